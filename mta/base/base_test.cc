@@ -1,0 +1,65 @@
+#include <cerrno>
+
+#include <gtest/gtest.h>
+
+#include "mta/base/check.h"
+#include "mta/base/log.h"
+#include "mta/base/status.h"
+
+namespace ringmta {
+namespace {
+
+absl::StatusOr<int> Half(int n) {
+  if (n % 2 != 0) return absl::InvalidArgumentError("odd");
+  return n / 2;
+}
+
+absl::Status QuarterInto(int n, int* out) {
+  ASSIGN_OR_RETURN(int half, Half(n));
+  ASSIGN_OR_RETURN(int quarter, Half(half));
+  *out = quarter;
+  return absl::OkStatus();
+}
+
+absl::Status FailsThrough(bool fail) {
+  RETURN_IF_ERROR(fail ? absl::DataLossError("x") : absl::OkStatus());
+  return absl::AbortedError("reached the end");
+}
+
+TEST(StatusMacros, AssignOrReturnBindsValue) {
+  int out = 0;
+  EXPECT_TRUE(QuarterInto(8, &out).ok());
+  EXPECT_EQ(out, 2);
+}
+
+TEST(StatusMacros, AssignOrReturnPropagatesError) {
+  int out = -1;
+  EXPECT_EQ(QuarterInto(6, &out).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(out, -1);
+}
+
+TEST(StatusMacros, ReturnIfErrorReturnsEarlyOnlyOnError) {
+  EXPECT_EQ(FailsThrough(true).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(FailsThrough(false).code(), absl::StatusCode::kAborted);
+}
+
+TEST(ErrnoToStatus, CodesSayWhatToDo) {
+  EXPECT_EQ(ErrnoToStatus(ECONNRESET, "recv").code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(ErrnoToStatus(ENOSPC, "write").code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ErrnoToStatus(ECANCELED, "op").code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(ErrnoToStatus(EINVAL, "op").code(), absl::StatusCode::kInternal);
+  EXPECT_NE(ErrnoToStatus(ENOENT, "open spool").message().find("open spool"), std::string::npos);
+}
+
+TEST(SanitizePeerText, EscapesControlBytesAndTruncates) {
+  EXPECT_EQ(SanitizePeerText("EHLO x\r\n", 100), "EHLO x\\x0d\\x0a");
+  EXPECT_EQ(SanitizePeerText("abcdef", 3), "abc...");
+  EXPECT_EQ(SanitizePeerText("a\\b", 100), "a\\x5cb");
+}
+
+TEST(CheckDeathTest, FailedCheckAborts) {
+  EXPECT_DEATH(CHECK(1 + 1 == 3), "CHECK failed.*1 \\+ 1 == 3");
+}
+
+}  // namespace
+}  // namespace ringmta

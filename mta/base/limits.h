@@ -1,0 +1,78 @@
+// Every bound ringmta enforces, in one place, each with the reason for its value.
+// Config may narrow these (never widen them); static_asserts tie related bounds.
+// Not here: tunables without a safety role (those live with their component).
+#ifndef RINGMTA_MTA_BASE_LIMITS_H_
+#define RINGMTA_MTA_BASE_LIMITS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ringmta::limits {
+
+// ---- Shards and the ring ----
+// Two cores here, 256 on the largest boxes we would ever run on; bounds arrays.
+inline constexpr int kShardsMax = 256;
+// Submission queue depth per shard: enough for a loop turn of sends, recvs and
+// file writes; GetSqe flushes and retries when it runs out, so it is not a cap
+// on concurrency, only on batching.
+inline constexpr uint32_t kRingEntries = 1024;
+// CQ at 4x SQ (DESIGN §2): multishot accept/recv post many CQEs per SQE and
+// the CQ must never overflow.
+inline constexpr uint32_t kRingCqEntries = 4 * kRingEntries;
+// Provided receive buffers per shard: count x size bounds the memory a shard
+// spends on unread network input; -ENOBUFS past it is backpressure.
+inline constexpr uint32_t kRecvBufferCount = 1024;
+inline constexpr uint32_t kRecvBufferBytes = 4096;
+static_assert((kRecvBufferCount & (kRecvBufferCount - 1)) == 0,
+              "io_uring buffer rings need a power-of-two entry count");
+// Buffers one connection may hold before its multishot recv is paused, so a
+// single fast sender cannot take every buffer from the others.
+inline constexpr uint32_t kRecvBuffersPerSocketMax = 16;
+static_assert(kRecvBuffersPerSocketMax * 8 <= kRecvBufferCount,
+              "at least eight connections must be able to fill their share");
+
+// ---- Connections ----
+// Concurrent inbound connections per shard: each costs a coroutine frame,
+// an fd and some buffers; past it the connection gets 421 and is closed.
+inline constexpr int kConnectionsPerShardMax = 16384;
+// Listening addresses (--listen is repeatable).
+inline constexpr int kListenersMax = 16;
+
+// ---- Cross-shard mailboxes ----
+// Slots per SPSC mailbox between two shards; a full mailbox is backpressure
+// to the sender, never an allocation.
+inline constexpr uint32_t kMailboxSlots = 4096;
+
+// ---- Timers ----
+// Timer wheel resolution: SMTP timeouts are seconds to minutes; 1 ms is
+// finer than anything we schedule and keeps the wheel small.
+inline constexpr int64_t kTimerTickMs = 1;
+// Longest delay the wheel accepts: retries are capped at days (queue
+// lifetime defaults to 5 days), so 2^32 ms (49 days) covers everything.
+inline constexpr int64_t kTimerDelayMsMax = (int64_t{1} << 32) - 1;
+
+// ---- SMTP (RFC 5321 §4.5.3.1) ----
+// Command line including CRLF (§4.5.3.1.4).
+inline constexpr size_t kSmtpCommandLineBytesMax = 512;
+// Text line including CRLF (§4.5.3.1.6).
+inline constexpr size_t kSmtpTextLineBytesMax = 1000;
+// Recipients per message: the RFC asks servers to accept at least 100 (§4.5.3.1.8).
+inline constexpr int kSmtpRecipientsMax = 1000;
+inline constexpr int kSmtpRecipientsMin = 100;
+static_assert(kSmtpRecipientsMax >= kSmtpRecipientsMin);
+// Protocol errors and unknown commands before 421 and disconnect (Postfix
+// uses 20 hard errors; junk is cheaper to tolerate less of).
+inline constexpr int kSmtpErrorsMax = 20;
+// Idle timeout waiting for a command: RFC 5321 §4.5.3.2.7 asks for 5 minutes.
+inline constexpr int64_t kSmtpServerIdleTimeoutMs = 5 * 60 * 1000;
+// Message size we ever accept; config narrows it (advertised via SIZE).
+inline constexpr size_t kMessageBytesMax = 256u << 20;
+
+// ---- Process ----
+// Bytes of peer text copied into a log line (Postfix truncates likewise):
+// logs stay readable and a peer cannot flood them.
+inline constexpr size_t kLogPeerTextBytesMax = 100;
+
+}  // namespace ringmta::limits
+
+#endif  // RINGMTA_MTA_BASE_LIMITS_H_
