@@ -10,8 +10,9 @@
 namespace ringmta::limits {
 
 // ---- Shards and the ring ----
-// Two cores here, 256 on the largest boxes we would ever run on; bounds arrays.
-inline constexpr int kShardsMax = 256;
+// Two cores here, 128 on the largest boxes we would run on. Mailboxes are
+// per ordered shard pair, so their memory grows with the square of this.
+inline constexpr int kShardsMax = 128;
 // Submission queue depth per shard: enough for a loop turn of sends, recvs and
 // file writes; GetSqe flushes and retries when it runs out, so it is not a cap
 // on concurrency, only on batching.
@@ -40,8 +41,13 @@ inline constexpr int kListenersMax = 16;
 
 // ---- Cross-shard mailboxes ----
 // Slots per SPSC mailbox between two shards; a full mailbox is backpressure
-// to the sender, never an allocation.
-inline constexpr uint32_t kMailboxSlots = 4096;
+// to the sender, never an allocation. 1024 x 24 B = 24 KiB per pair, so 64
+// shards spend 100 MB on mailboxes; more slots would not buy throughput,
+// since the receiver drains a batch every loop turn.
+inline constexpr uint32_t kMailboxSlots = 1024;
+// Messages taken from one mailbox per loop turn, so one busy sender cannot
+// starve the shard's own I/O.
+inline constexpr uint32_t kMailboxDrainBatchMax = 256;
 
 // ---- Timers ----
 // Timer wheel resolution: SMTP timeouts are seconds to minutes; 1 ms is

@@ -1,0 +1,144 @@
+// Shard and ShardGroup: thread-per-core, shared nothing (DESIGN §2). A shard
+// is one thread with its own Reactor (ring, timers), receive buffers,
+// listeners (SO_REUSEPORT) and tasks. Shards talk only through fixed-size
+// SPSC mailboxes, one per ordered pair, drained every loop turn. ShardGroup
+// opens the listening sockets, starts the shards and stops them cleanly.
+// Not here: what a connection does (the ConnectionHandler decides).
+#ifndef RINGMTA_MTA_IO_SHARD_H_
+#define RINGMTA_MTA_IO_SHARD_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "mta/base/limits.h"
+#include "mta/io/buffer_ring.h"
+#include "mta/io/listener.h"
+#include "mta/io/mailbox.h"
+#include "mta/io/reactor.h"
+#include "mta/io/task.h"
+
+namespace ringmta::io {
+
+class Shard;
+
+// Runs on the target shard. Trivially copyable so a mailbox slot is three
+// words and a push is a few stores.
+struct ShardMessage {
+  void (*run)(Shard& target, uint64_t value, void* pointer) = nullptr;
+  uint64_t value = 0;
+  void* pointer = nullptr;
+};
+
+// A session that must hear about shutdown (to say 421 and close).
+struct ShutdownNode {
+  void (*on_shutdown)(void* owner) = nullptr;
+  void* owner = nullptr;
+  ShutdownNode* prev = nullptr;
+  ShutdownNode* next = nullptr;
+};
+
+// Serves one accepted connection; owns `fd`. Runs as a task of the shard.
+using ConnectionHandler = Task<void> (*)(Shard& shard, int fd, void* context);
+
+struct ShardGroupOptions {
+  int shards = 1;
+  std::vector<SocketAddress> listen;
+  ConnectionHandler handler = nullptr;
+  void* handler_context = nullptr;
+  // Per shard; past it a connection is closed at once (the handler may
+  // prefer to greet with 421; this is the hard stop).
+  int connections_per_shard_max = limits::kConnectionsPerShardMax;
+  // Optional work run on each shard's thread after its reactor is up.
+  void (*on_shard_start)(Shard& shard, void* context) = nullptr;
+};
+
+class ShardGroup;
+
+class Shard {
+ public:
+  int index() const { return index_; }
+  int shard_count() const;
+  Reactor& reactor() { return *reactor_; }
+  BufferRing& buffers() { return *buffers_; }
+  TaskGroup& tasks() { return tasks_; }
+  bool stopping() const { return stopping_; }
+  int connections() const { return connections_; }
+  uint64_t connections_accepted() const { return accepted_; }
+  uint64_t connections_refused() const { return refused_; }
+
+  // Runs `message` on shard `to` soon. False when our mailbox to it is full:
+  // backpressure the caller must handle (retry later, or refuse work).
+  bool Send(int to, const ShardMessage& message);
+
+  void AddShutdownNode(ShutdownNode* node);
+  void RemoveShutdownNode(ShutdownNode* node);
+
+ private:
+  friend class ShardGroup;
+  using Inbox = Mailbox<ShardMessage, limits::kMailboxSlots>;
+
+  Shard(ShardGroup& group, int index);
+  absl::Status Init();
+  void Run();
+  void DrainInboxes();
+  void BeginStop();
+  bool Finished() const;
+  static void OnAccept(void* context, int fd);
+  static Task<void> ServeCounted(Shard& shard, int fd);
+
+  ShardGroup& group_;
+  int index_;
+  std::unique_ptr<Reactor> reactor_;
+  std::unique_ptr<BufferRing> buffers_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::unique_ptr<Inbox>> inboxes_;  // inboxes_[from]
+  TaskGroup tasks_;
+  ShutdownNode* shutdown_head_ = nullptr;
+  bool stopping_ = false;
+  int connections_ = 0;
+  uint64_t accepted_ = 0;
+  uint64_t refused_ = 0;
+  std::atomic<bool> stop_requested_{false};
+  std::thread thread_;
+};
+
+class ShardGroup {
+ public:
+  // Binds every listen address (learning the port once for port 0, so all
+  // shards share it), starts the shards and returns once each has its ring,
+  // or the first error (io_uring unavailable, address in use, ...).
+  static absl::StatusOr<std::unique_ptr<ShardGroup>> Start(const ShardGroupOptions& options);
+  // Joins the threads (RequestStop first, or this waits forever).
+  ~ShardGroup();
+  ShardGroup(const ShardGroup&) = delete;
+  ShardGroup& operator=(const ShardGroup&) = delete;
+
+  // Thread-safe: every shard stops accepting, tells its sessions to wind
+  // down, and exits its loop once nothing is left in flight.
+  void RequestStop();
+  void Join();
+
+  int size() const { return static_cast<int>(shards_.size()); }
+  Shard& shard(int index) { return *shards_[index]; }
+  // The addresses actually bound (ports resolved), in --listen order.
+  const std::vector<SocketAddress>& bound() const { return bound_; }
+  const ShardGroupOptions& options() const { return options_; }
+
+ private:
+  friend class Shard;
+  explicit ShardGroup(const ShardGroupOptions& options) : options_(options) {}
+
+  ShardGroupOptions options_;
+  std::vector<SocketAddress> bound_;
+  // listen_fds_[shard][address]: each shard's own SO_REUSEPORT socket.
+  std::vector<std::vector<int>> listen_fds_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+}  // namespace ringmta::io
+
+#endif  // RINGMTA_MTA_IO_SHARD_H_
