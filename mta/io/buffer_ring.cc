@@ -70,6 +70,7 @@ void BufferRing::Recycle(uint16_t buffer_id) {
 
 void BufferRing::AddStarved(StarvedWaiter* waiter) {
   if (waiter->linked) return;
+  ++starvations_;
   waiter->linked = true;
   waiter->next = nullptr;
   waiter->prev = starved_tail_;

@@ -52,6 +52,8 @@ class BufferRing {
   uint32_t& length(uint16_t buffer_id) { return lengths_[buffer_id]; }
 
   void AddStarved(StarvedWaiter* waiter);
+  // How often a receive found the pool empty (backpressure events).
+  uint64_t starvations() const { return starvations_; }
   void RemoveStarved(StarvedWaiter* waiter);
 
  private:
@@ -69,6 +71,7 @@ class BufferRing {
   size_t memory_bytes_ = 0;
   std::vector<uint16_t> next_;
   std::vector<uint32_t> lengths_;
+  uint64_t starvations_ = 0;
   StarvedWaiter* starved_head_ = nullptr;
   StarvedWaiter* starved_tail_ = nullptr;
 };

@@ -87,10 +87,8 @@ void Reactor::RunReady() {
 }
 
 void Reactor::RunOnce(int64_t wait_ms_max) {
-  RunReady();
-  now_ms_ = MonotonicNowMs();
-  timers_.Advance(now_ms_);
-  RunReady();
+  // Wait first, then run what the wait produced, so that when RunOnce
+  // returns the caller sees the effects of every completion it waited for.
   int64_t wait_ms = wait_ms_max;
   if (std::optional<int64_t> deadline = timers_.NextDeadlineMs()) {
     int64_t until_deadline_ms = *deadline > now_ms_ ? *deadline - now_ms_ : 0;
@@ -99,6 +97,8 @@ void Reactor::RunOnce(int64_t wait_ms_max) {
   if (!ready_.empty()) wait_ms = 0;
   ring_->SubmitAndDispatch(wait_ms < 0 ? -1 : wait_ms * 1'000'000);
   now_ms_ = MonotonicNowMs();
+  timers_.Advance(now_ms_);
+  RunReady();
 }
 
 }  // namespace ringmta::io

@@ -38,9 +38,9 @@ class Reactor {
   void Post(void (*run)(void*), void* context);
   void Post(std::coroutine_handle<> handle);
 
-  // One loop turn: runs ready work, fires due timers, submits, then waits
-  // (up to the next timer deadline, or `wait_ms_max`; never when work is
-  // ready) and dispatches completions. Returns after one wait.
+  // One loop turn: submits, waits (up to the next timer deadline or
+  // `wait_ms_max`, negative for no bound; not at all when work is ready),
+  // dispatches completions, fires due timers and runs the ready work.
   void RunOnce(int64_t wait_ms_max);
 
   // Thread-safe: makes the current or next wait in RunOnce return promptly.

@@ -52,6 +52,7 @@ class Timer {
 // the next occupied slot, so a 10-day gap costs per timer, not per ms.
 class TimerWheel {
  public:
+  // now_ms >= 0: times are split into unsigned base-256 digits.
   explicit TimerWheel(int64_t now_ms);
   // Disarms every timer still armed (without firing it).
   ~TimerWheel();
@@ -67,13 +68,17 @@ class TimerWheel {
   // No-op if `timer` is not armed.
   void Cancel(Timer* timer);
 
-  // Fires every timer with deadline <= now_ms, in deadline order (a timer
-  // scheduled in the past fires before later deadlines; ties in no promised
-  // order), and returns how many fired. A callback may Schedule or Cancel any
-  // timer; one scheduled for a deadline <= now_ms fires in this same call, so
-  // a callback that always re-arms itself in the past never returns.
-  // While a callback runs, now_ms() is the time being fired (its deadline),
-  // so a periodic timer re-arms without drift: deadline_ms() + period.
+  // Fires every timer with deadline <= now_ms, in deadline order, and returns
+  // how many fired. A timer scheduled with an already past deadline counts as
+  // due at the time it was scheduled (so those fire first, in scheduling
+  // order); equal deadlines fire in no promised order.
+  // A callback may Schedule or Cancel any timer, or destroy its own (a timer
+  // is disarmed before its callback runs and not touched after). A timer
+  // scheduled for a deadline <= now_ms fires in this same call, so a callback
+  // that always re-arms itself in the past never returns.
+  // While a callback runs, now_ms() is the time being fired (its deadline, for
+  // a timer not scheduled in the past), so a periodic timer re-arms without
+  // drift with deadline_ms() + period, and delay limits count from there.
   // CHECKs that time does not go backwards and that it is not re-entered.
   size_t Advance(int64_t now_ms);
 
