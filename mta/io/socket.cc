@@ -168,9 +168,18 @@ void Socket::ReceiveAwaitable::OnCancel(void* owner) {
 }
 
 Task<int32_t> Socket::SendAll(std::string_view data, int64_t timeout_ms) {
+  return SendAllUnder(scope_, data, timeout_ms);
+}
+
+Task<int32_t> Socket::SendFinal(std::string_view data, int64_t timeout_ms) {
+  return SendAllUnder(nullptr, data, timeout_ms);
+}
+
+Task<int32_t> Socket::SendAllUnder(CancelScope* scope, std::string_view data,
+                                   int64_t timeout_ms) {
   size_t sent = 0;
   while (sent < data.size()) {
-    int32_t result = co_await Send(reactor_, scope_, fd_, data.substr(sent), timeout_ms);
+    int32_t result = co_await Send(reactor_, scope, fd_, data.substr(sent), timeout_ms);
     if (result < 0) co_return result;
     if (result == 0) co_return -EPIPE;
     sent += static_cast<size_t>(result);

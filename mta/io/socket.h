@@ -62,6 +62,9 @@ class Socket {
   // Sends all of `data` (looping over partial sends). Returns data.size()
   // or -errno. `data` must stay valid until it completes.
   Task<int32_t> SendAll(std::string_view data, int64_t timeout_ms);
+  // SendAll that ignores the cancel scope: for a last word after
+  // cancellation (421 at shutdown), bounded by its timeout alone.
+  Task<int32_t> SendFinal(std::string_view data, int64_t timeout_ms);
 
   // Stops receiving, returns buffers, closes the descriptor. Idempotent.
   Task<void> Close();
@@ -80,6 +83,7 @@ class Socket {
     void await_resume() const {}
   };
 
+  Task<int32_t> SendAllUnder(CancelScope* scope, std::string_view data, int64_t timeout_ms);
   void ArmRecv();
   void PauseRecv();
   void ReleaseChunk();

@@ -1,0 +1,93 @@
+#include "mta/daemon/flags.h"
+
+#include <charconv>
+
+namespace ringmta::daemon {
+namespace {
+
+// Accepts "--name VALUE" and "--name=VALUE".
+bool TakeValue(const std::vector<std::string>& arguments, size_t* index, const std::string& name,
+               std::string* value, absl::Status* error) {
+  const std::string& argument = arguments[*index];
+  if (argument == name) {
+    if (*index + 1 >= arguments.size()) {
+      *error = absl::InvalidArgumentError(name + " needs a value");
+      return true;
+    }
+    *value = arguments[++*index];
+    return true;
+  }
+  if (argument.rfind(name + "=", 0) == 0) {
+    *value = argument.substr(name.size() + 1);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& arguments) {
+  Flags flags;
+  for (size_t i = 0; i < arguments.size(); ++i) {
+    const std::string& argument = arguments[i];
+    std::string value;
+    absl::Status error = absl::OkStatus();
+    if (argument == "--help" || argument == "-h") {
+      flags.help = true;
+    } else if (argument == "--version") {
+      flags.version = true;
+    } else if (TakeValue(arguments, &i, "--listen", &value, &error)) {
+      if (error.ok()) flags.listen.push_back(value);
+    } else if (TakeValue(arguments, &i, "--shards", &value, &error)) {
+      int shards = 0;
+      auto [end, parse_error] = std::from_chars(value.data(), value.data() + value.size(), shards);
+      if (error.ok() && (parse_error != std::errc() || end != value.data() + value.size())) {
+        error = absl::InvalidArgumentError("--shards needs a number, got '" + value + "'");
+      }
+      flags.shards = shards;
+    } else if (TakeValue(arguments, &i, "--spool", &value, &error)) {
+      flags.spool = value;
+    } else if (TakeValue(arguments, &i, "--config", &value, &error)) {
+      flags.config_file = value;
+    } else if (TakeValue(arguments, &i, "--check-config", &value, &error)) {
+      flags.check_config_file = value;
+    } else if (TakeValue(arguments, &i, "--hostname", &value, &error)) {
+      flags.hostname = value;
+    } else if (TakeValue(arguments, &i, "--log-level", &value, &error)) {
+      flags.log_level = value;
+    } else {
+      error = absl::InvalidArgumentError("unknown argument '" + argument + "'");
+    }
+    if (!error.ok()) return error;
+  }
+  return flags;
+}
+
+void ApplyFlags(const Flags& flags, DaemonConfig* config) {
+  if (!flags.listen.empty()) config->listen = flags.listen;
+  if (flags.shards) config->shards = *flags.shards;
+  if (flags.spool) config->spool = *flags.spool;
+  if (flags.hostname) config->hostname = *flags.hostname;
+  if (flags.log_level) config->log_level = *flags.log_level;
+}
+
+std::string Usage() {
+  return R"(usage: ringmta [flags]
+
+Accepts SMTP on every shard (one thread and io_uring per core) and relays it.
+
+  --listen ADDR:PORT     listen address, repeatable (default 127.0.0.1:2525;
+                         IPv6 as [::1]:2525)
+  --shards N             shards (threads); 0 = one per CPU (default)
+  --spool DIR            queue directory (default ./var/spool)
+  --hostname NAME        name in the greeting and Received: headers
+  --config FILE          TOML configuration (flags override it)
+  --check-config FILE    validate FILE and exit (0 = valid)
+  --log-level LEVEL      debug | info | warning | error (default info)
+  --version, --help
+
+Signals: SIGTERM and SIGINT stop cleanly (421 to open sessions).
+)";
+}
+
+}  // namespace ringmta::daemon
