@@ -1,0 +1,181 @@
+// The DATA/BDAT body state machine. Literal input runs are handed to the sink
+// as views (no copy); only withheld bytes (a stuffed dot, a CR whose LF is in
+// the next chunk, a normalised line ending) break a run.
+#include "mta/smtp/data_codec.h"
+
+#include "mta/base/check.h"
+
+namespace ringmta::smtp {
+namespace {
+
+constexpr std::string_view kCrlf = "\r\n";
+
+// Bytes that end a literal run inside a line.
+bool IsSpecial(unsigned char c) { return c == '\r' || c == '\n' || c == '\0'; }
+
+}  // namespace
+
+DataDecoder::DataDecoder(Framing framing, BareLinePolicy policy, size_t line_bytes_max)
+    : framing_(framing),
+      policy_(policy),
+      line_bytes_max_(line_bytes_max),
+      // DATA's own CRLF precedes the body, so the body starts at a line start
+      // and ".\r\n" at once is an empty message (§4.1.1.4).
+      state_(framing == Framing::kDotStuffed ? State::kLineStart : State::kText) {
+  CHECK(line_bytes_max_ >= 3);
+}
+
+void DataDecoder::SetDefect(BodyDefect defect) {
+  if (defect_ == BodyDefect::kNone) defect_ = defect;
+}
+
+void DataDecoder::Emit(std::string_view bytes, Sink sink) {
+  if (defect_ != BodyDefect::kNone || bytes.empty()) return;  // never pass on a refused body
+  bytes_out_ += bytes.size();
+  sink(bytes);
+}
+
+void DataDecoder::CountLineBytes(size_t bytes) {
+  line_bytes_ += bytes;
+  if (line_bytes_ + kCrlf.size() > line_bytes_max_) SetDefect(BodyDefect::kLineTooLong);
+}
+
+// A lone CR or LF. Under kNormalize it becomes CRLF, but the next byte is NOT
+// treated as a line start: "\n.\r\n" must never end the message, or a peer
+// could smuggle a second message past a hop that reads it differently.
+void DataDecoder::BareLineEnding(BodyDefect defect, Sink sink) {
+  if (policy_ == BareLinePolicy::kNormalize) {
+    Emit(kCrlf, sink);
+  } else {
+    SetDefect(defect);
+  }
+  line_bytes_ = 0;
+  state_ = State::kText;
+}
+
+size_t DataDecoder::Decode(std::string_view input, Sink sink) {
+  const size_t n = input.size();
+  size_t i = 0;
+  size_t run = 0;  // input[run, i) is literal body not yet emitted
+  auto flush = [&](size_t end) {
+    if (end > run) Emit(input.substr(run, end - run), sink);
+    run = end;
+  };
+  while (i < n && state_ != State::kDone) {
+    const char c = input[i];
+    switch (state_) {
+      case State::kLineStart:
+        line_bytes_ = 0;
+        if (c == '.' && framing_ == Framing::kDotStuffed) {
+          flush(i);
+          run = ++i;  // withhold the dot: stuffing or the end marker
+          state_ = State::kDot;
+        } else {
+          state_ = State::kText;
+        }
+        break;
+      case State::kDot:
+        if (c == '\r') {
+          run = ++i;  // withhold the CR too
+          state_ = State::kDotCr;
+        } else {
+          state_ = State::kText;  // §4.5.2: the leading dot is deleted
+        }
+        break;
+      case State::kDotCr:
+        if (c == '\n') {
+          run = ++i;
+          state_ = State::kDone;  // <CRLF>.<CRLF>, and only that, ends DATA
+        } else {
+          BareLineEnding(BodyDefect::kBareCr, sink);  // the dot is dropped
+        }
+        break;
+      case State::kText: {
+        size_t end = i;
+        while (end < n && !IsSpecial(static_cast<unsigned char>(input[end]))) ++end;
+        CountLineBytes(end - i);
+        i = end;
+        if (i == n) break;
+        if (input[i] == '\r') {
+          ++i;  // kept in the run; withheld only if the chunk ends here
+          state_ = State::kCr;
+        } else if (input[i] == '\n') {
+          // A refused line is not passed on, not even its start.
+          if (policy_ == BareLinePolicy::kReject) SetDefect(BodyDefect::kBareLf);
+          flush(i);
+          run = ++i;
+          BareLineEnding(BodyDefect::kBareLf, sink);
+        } else {
+          SetDefect(BodyDefect::kNul);  // never valid in text; breaks too much downstream
+          flush(i);
+          run = ++i;
+        }
+        break;
+      }
+      case State::kCr:
+        if (i == 0) {
+          // The CR ended the previous chunk and was withheld.
+          if (c == '\n') {
+            Emit(kCrlf, sink);
+            run = ++i;
+            state_ = State::kLineStart;
+          } else {
+            BareLineEnding(BodyDefect::kBareCr, sink);
+          }
+        } else if (c == '\n') {
+          ++i;  // CRLF is literal: the run goes on
+          state_ = State::kLineStart;
+        } else {
+          if (policy_ == BareLinePolicy::kReject) SetDefect(BodyDefect::kBareCr);
+          flush(i - 1);  // exclude the bare CR
+          run = i;
+          BareLineEnding(BodyDefect::kBareCr, sink);
+        }
+        break;
+      case State::kDone:
+        break;
+    }
+  }
+  // A CR ending this chunk is withheld until its successor arrives.
+  flush(state_ == State::kCr && i > 0 ? i - 1 : i);
+  return i;
+}
+
+void DataDecoder::Finish(Sink sink) {
+  CHECK(framing_ == Framing::kRaw);
+  if (state_ == State::kCr) BareLineEnding(BodyDefect::kBareCr, sink);
+  state_ = State::kDone;
+}
+
+void DataEncoder::Encode(std::string_view body, std::string* out) {
+  out->reserve(out->size() + body.size() + body.size() / 64 + 4);
+  for (const char c : body) {
+    if (pending_cr_) {
+      pending_cr_ = false;
+      out->append(kCrlf);
+      at_line_start_ = true;
+      if (c == '\n') continue;  // that CR was half of a CRLF
+    }
+    if (c == '\r') {
+      pending_cr_ = true;
+      continue;
+    }
+    if (c == '\n') {
+      out->append(kCrlf);
+      at_line_start_ = true;
+      continue;
+    }
+    if (at_line_start_ && c == '.') out->push_back('.');  // §4.5.2 transparency
+    out->push_back(c);
+    at_line_start_ = false;
+  }
+}
+
+void DataEncoder::Finish(std::string* out) {
+  if (pending_cr_ || !at_line_start_) out->append(kCrlf);
+  pending_cr_ = false;
+  at_line_start_ = true;
+  out->append(".\r\n");
+}
+
+}  // namespace ringmta::smtp

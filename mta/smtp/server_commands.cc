@@ -1,0 +1,221 @@
+// ServerProtocol's command handlers: one function per verb, each checking
+// sequence (503), syntax (501) and parameters (555) in that order, RFC 5321
+// §4.1.1 and §4.3.2. The input loop is in server_protocol.cc.
+#include "mta/base/check.h"
+#include "mta/base/log.h"
+#include "mta/smtp/address.h"
+#include "mta/smtp/mail_params.h"
+#include "mta/smtp/server_protocol.h"
+#include "mta/smtp/smtp_limits.h"
+
+namespace ringmta::smtp {
+namespace {
+
+const Reply kNeedHello{503, "5.5.1", "Error: send HELO/EHLO first"};
+const Reply kNeedMail{503, "5.5.1", "Error: need MAIL command"};
+const Reply kNoRecipients{554, "5.5.1", "Error: no valid recipients"};  // RFC 5321 §3.3
+const Reply kNoArguments{501, "5.5.4", "Syntax error: no arguments allowed"};
+const Reply kNeedsSmtpUtf8{553, "5.6.7", "Non-ASCII address requires SMTPUTF8"};  // RFC 6531 §3.7.4.1
+
+}  // namespace
+
+void ServerProtocol::HandleLine(std::string_view line, bool bare_lf) {
+  // RFC 5321 §2.3.8: lines end in CRLF. Accepting a bare LF here is a policy
+  // choice, tied to the DATA policy so one knob governs both.
+  if (bare_lf && config_.bare_line_policy == BareLinePolicy::kReject) {
+    SendError({500, "5.5.2", "Error: bare <LF> received"});
+    return;
+  }
+  const absl::StatusOr<Command> command = ParseCommand(line, config_.command_line_bytes_max);
+  if (!command.ok()) {
+    SendError({500, "5.5.2", "Error: command syntax"});
+    return;
+  }
+  Dispatch(*command);
+}
+
+void ServerProtocol::Dispatch(const Command& command) {
+  const std::string_view arg = command.argument;
+  switch (command.verb) {
+    case Verb::kHelo: return HandleHello(arg, /*extended=*/false);
+    case Verb::kEhlo: return HandleHello(arg, /*extended=*/true);
+    case Verb::kMail: return HandleMail(arg);
+    case Verb::kRcpt: return HandleRcpt(arg);
+    case Verb::kData: return HandleData(arg);
+    case Verb::kBdat: return HandleBdat(arg);
+    case Verb::kStartTls: return HandleStartTls(arg);
+    case Verb::kAuth: return HandleAuth(arg);
+    case Verb::kRset:
+      if (!arg.empty()) return SendError(kNoArguments);
+      ResetTransaction();
+      return Send({250, "2.0.0", "OK"});
+    case Verb::kNoop:  // §4.1.1.9: a parameter is allowed and ignored
+      return Send({250, "2.0.0", "OK"});
+    case Verb::kQuit:
+      if (!arg.empty()) return SendError(kNoArguments);
+      return Close({221, "2.0.0", config_.hostname + " closing connection"});
+    case Verb::kVrfy:  // §3.5.3: we do not disclose mailboxes
+      if (arg.empty()) return SendError({501, "5.5.4", "Syntax: VRFY address"});
+      return Send({252, "2.5.0", "Cannot VRFY user, but will accept message"});
+    case Verb::kExpn:
+      return Send({502, "5.5.1", "EXPN not available"});
+    case Verb::kHelp:
+      return Send({214, "2.0.0", "See RFC 5321"});
+    case Verb::kUnknown:
+      return SendError({500, "5.5.2", "Error: command not recognized"});
+  }
+}
+
+// EHLO/HELO (§4.1.1.1) also reset any transaction (§4.1.4).
+void ServerProtocol::HandleHello(std::string_view argument, bool extended) {
+  if (argument.empty()) {
+    return SendError({501, "5.5.4", extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname"});
+  }
+  ResetTransaction();
+  hello_ = extended ? Hello::kEhlo : Hello::kHelo;
+  // Kept for the Received: header, so made printable and bounded.
+  helo_name_ = SanitizePeerText(argument, limits::kHeloBytesMax);
+  if (!extended) return Send({250, "", config_.hostname});
+  std::vector<std::string> lines = {
+      config_.hostname,
+      "PIPELINING",                                           // RFC 2920
+      "SIZE " + std::to_string(config_.message_bytes_max),    // RFC 1870
+      "8BITMIME",                                             // RFC 6152
+      "ENHANCEDSTATUSCODES",                                  // RFC 2034
+      "SMTPUTF8",                                             // RFC 6531
+      "CHUNKING",                                             // RFC 3030
+      "DSN",                                                  // RFC 3461
+  };
+  if (config_.advertise_starttls && !tls_) lines.push_back("STARTTLS");  // RFC 3207
+  if (config_.auth_enabled) lines.push_back("AUTH PLAIN LOGIN");         // RFC 4954
+  AppendMultilineReply(250, "", lines, &output_);
+}
+
+void ServerProtocol::HandleMail(std::string_view argument) {
+  if (hello_ == Hello::kNone) return SendError(kNeedHello);
+  if (in_transaction_) return SendError({503, "5.5.1", "Error: nested MAIL command"});
+  const absl::StatusOr<PathArgument> parsed = ParsePathArgument(argument, "FROM:");
+  if (!parsed.ok()) return SendError({501, "5.5.4", "Syntax: MAIL FROM:<address>"});
+  const absl::StatusOr<Path> path = ParseReversePath(parsed->path);
+  if (!path.ok()) return SendError({501, "5.1.7", "Bad sender address syntax"});
+  if (!parsed->params.empty() && hello_ != Hello::kEhlo) {
+    return SendError({555, "5.5.4", "ESMTP parameters need EHLO"});
+  }
+  Envelope envelope;
+  if (std::optional<Reply> refusal =
+          ApplyMailParams(parsed->params, config_.message_bytes_max, &envelope)) {
+    return refusal->code == 552 ? Send(*refusal) : SendError(*refusal);
+  }
+  if (path->has_non_ascii && !envelope.smtputf8) return SendError(kNeedsSmtpUtf8);
+  envelope.helo = helo_name_;
+  envelope.esmtp = hello_ == Hello::kEhlo;
+  envelope.tls = tls_;
+  envelope.mail_from = path->Mailbox();
+  envelope_ = std::move(envelope);
+  in_transaction_ = true;
+  Send({250, "2.1.0", "Sender OK"});
+}
+
+void ServerProtocol::HandleRcpt(std::string_view argument) {
+  if (!in_transaction_) return SendError(kNeedMail);
+  if (used_bdat_) return SendError({503, "5.5.1", "Error: RCPT after BDAT"});
+  const absl::StatusOr<PathArgument> parsed = ParsePathArgument(argument, "TO:");
+  if (!parsed.ok()) return SendError({501, "5.5.4", "Syntax: RCPT TO:<address>"});
+  const absl::StatusOr<Path> path = ParseForwardPath(parsed->path);
+  if (!path.ok()) return SendError({501, "5.1.3", "Bad recipient address syntax"});
+  if (path->has_non_ascii && !envelope_.smtputf8) return SendError(kNeedsSmtpUtf8);
+  if (envelope_.recipients.size() >= static_cast<size_t>(config_.recipients_max)) {
+    return Send({452, "4.5.3", "Too many recipients"});  // §4.5.3.1.10: not an error
+  }
+  Recipient recipient;
+  recipient.mailbox = path->Mailbox();
+  if (std::optional<Reply> refusal = ApplyRcptParams(parsed->params, &recipient)) {
+    return SendError(*refusal);
+  }
+  if (policy_ != nullptr) {
+    const absl::Status verdict = policy_->CheckRecipient(envelope_, recipient);
+    if (!verdict.ok()) return Send(ReplyForStatus(verdict));
+  }
+  envelope_.recipients.push_back(std::move(recipient));
+  Send({250, "2.1.5", "Recipient OK"});
+}
+
+void ServerProtocol::HandleData(std::string_view argument) {
+  if (!argument.empty()) return SendError(kNoArguments);
+  if (!in_transaction_) return SendError(kNeedMail);
+  if (used_bdat_) return SendError({503, "5.5.1", "Error: DATA after BDAT"});  // RFC 3030 §3
+  if (envelope_.recipients.empty()) return Send(kNoRecipients);
+  const absl::Status begun = sink_->Begin(envelope_);
+  if (!begun.ok()) {
+    ResetTransaction();
+    return Send(ReplyForStatus(begun));
+  }
+  sink_open_ = true;
+  CHECK(!splitter_.has_partial());  // every byte after this line is body
+  decoder_.emplace(DataDecoder::Framing::kDotStuffed, config_.bare_line_policy,
+                   config_.text_line_bytes_max);
+  phase_ = Phase::kData;
+  Send({354, "", "End data with <CR><LF>.<CR><LF>"});  // RFC 3463 has no class 3
+}
+
+// BDAT size [LAST] (RFC 3030 §2). A chunk is always read to its end, even
+// when refused: its bytes must never be taken for commands.
+void ServerProtocol::HandleBdat(std::string_view argument) {
+  const size_t space = argument.find(' ');
+  std::string_view rest = space == std::string_view::npos ? "" : argument.substr(space + 1);
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  const std::optional<uint64_t> size = ParseDecimal(argument.substr(0, space));
+  if (!size || (!rest.empty() && !EqualsIgnoreCase(rest, "LAST"))) {
+    // The chunk length is unknown, so what follows will be read as commands;
+    // that is the client's own stream, and the error counter bounds it.
+    return SendError({501, "5.5.4", "Syntax: BDAT size [LAST]"});
+  }
+  CHECK(!splitter_.has_partial());
+  bdat_size_ = *size;
+  bdat_remaining_ = *size;
+  bdat_last_ = !rest.empty();
+  bdat_refusal_ = CheckBdatAllowed();
+  phase_ = Phase::kBdat;
+  if (bdat_remaining_ == 0) FinishBdatChunk();  // "BDAT 0 LAST" ends a message
+}
+
+// Sequence checks for a BDAT chunk; the first chunk also begins the message.
+std::optional<Reply> ServerProtocol::CheckBdatAllowed() {
+  if (!in_transaction_) return kNeedMail;
+  if (envelope_.recipients.empty()) return kNoRecipients;
+  if (used_bdat_) return std::nullopt;
+  const absl::Status begun = sink_->Begin(envelope_);
+  if (!begun.ok()) return ReplyForStatus(begun);
+  sink_open_ = true;
+  used_bdat_ = true;
+  decoder_.emplace(DataDecoder::Framing::kRaw, config_.bare_line_policy,
+                   config_.text_line_bytes_max);
+  return std::nullopt;
+}
+
+// STARTTLS (RFC 3207). Whatever the client pipelined after it is discarded
+// (§6); after the handshake the session starts over (§4.2).
+void ServerProtocol::HandleStartTls(std::string_view argument) {
+  if (!config_.advertise_starttls) return SendError({502, "5.5.1", "STARTTLS not available"});
+  if (tls_) return SendError({503, "5.5.1", "Error: TLS already active"});
+  if (!argument.empty()) return SendError({501, "5.5.4", "Syntax: STARTTLS"});
+  ResetTransaction();
+  splitter_.Reset();
+  Send({220, "2.0.0", "Ready to start TLS"});
+  phase_ = Phase::kTlsPending;
+  action_ = Action::kStartTls;
+}
+
+// AUTH (RFC 4954). Credentials are checked by a later seam; until it exists
+// an enabled AUTH answers 454 (temporary), so no client is wrongly refused.
+void ServerProtocol::HandleAuth(std::string_view argument) {
+  if (!config_.auth_enabled) return SendError({502, "5.5.1", "AUTH not available"});
+  if (hello_ != Hello::kEhlo) return SendError({503, "5.5.1", "Error: send EHLO first"});
+  if (in_transaction_) {
+    return SendError({503, "5.5.1", "Error: AUTH not permitted during a mail transaction"});
+  }
+  if (argument.empty()) return SendError({501, "5.5.4", "Syntax: AUTH mechanism"});
+  Send({454, "4.7.0", "Temporary authentication failure"});
+}
+
+}  // namespace ringmta::smtp
