@@ -1,0 +1,166 @@
+"""The real ringmta binary, driven by Python's smtplib on loopback: the
+greeting, the session commands, pipelined sessions at concurrency, refusal
+of mail while no queue exists, clean stops on SIGTERM and SIGINT, and flag
+and config errors."""
+import concurrent.futures
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+import unittest
+
+from harness import junit
+from harness.ringmta_process import RingmtaProcess, binary_path
+
+
+class SessionCommands(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = RingmtaProcess().__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.__exit__(None, None, None)
+
+    def connect(self):
+        client = smtplib.SMTP("127.0.0.1", self.daemon.port, timeout=10)
+        self.addCleanup(client.close)
+        return client
+
+    def test_greets_with_220_and_hostname(self):
+        client = smtplib.SMTP(timeout=10)
+        code, message = client.connect("127.0.0.1", self.daemon.port)
+        self.addCleanup(client.close)
+        self.assertEqual(code, 220)
+        self.assertTrue(message.startswith(b"relay.test"), message)
+
+    def test_ehlo_advertises_extensions(self):
+        client = self.connect()
+        code, _ = client.ehlo("client.test")
+        self.assertEqual(code, 250)
+        for extension in ("pipelining", "8bitmime", "enhancedstatuscodes", "smtputf8",
+                          "chunking", "dsn", "size"):
+            self.assertTrue(client.has_extn(extension), extension)
+
+    def test_helo_noop_rset_quit(self):
+        client = self.connect()
+        self.assertEqual(client.helo("client.test")[0], 250)
+        self.assertEqual(client.noop()[0], 250)
+        self.assertEqual(client.rset()[0], 250)
+        self.assertEqual(client.quit()[0], 221)
+
+    def test_unknown_command_is_500(self):
+        client = self.connect()
+        client.ehlo("client.test")
+        self.assertEqual(client.docmd("FROB")[0], 500)
+
+    def test_mail_is_refused_with_4xx_while_no_queue_exists(self):
+        # Nothing may be acknowledged that was not stored: without a queue
+        # the message must get a temporary failure, never 250.
+        client = self.connect()
+        client.ehlo("client.test")
+        with self.assertRaises(smtplib.SMTPDataError) as caught:
+            client.sendmail("a@example.com", ["b@example.org"], b"Subject: x\r\n\r\nbody\r\n")
+        self.assertEqual(caught.exception.smtp_code // 100, 4)
+
+    def test_fifty_concurrent_sessions(self):
+        def session(index):
+            with smtplib.SMTP("127.0.0.1", self.daemon.port, timeout=30) as client:
+                client.ehlo(f"client{index}.test")
+                return client.noop()[0]
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+            codes = list(pool.map(session, range(50)))
+        self.assertEqual(codes, [250] * 50)
+
+    def test_pipelined_commands_get_replies_in_order(self):
+        with socket.create_connection(("127.0.0.1", self.daemon.port), timeout=10) as raw:
+            reader = raw.makefile("rb")
+            self.assertTrue(reader.readline().startswith(b"220 "))
+            raw.sendall(b"EHLO a\r\nNOOP\r\nRSET\r\nFROB\r\nQUIT\r\n")
+            lines = reader.read().split(b"\r\n")
+        codes = [line[:4] for line in lines if line]
+        finals = [code for code in codes if code[3:4] == b" "]
+        self.assertEqual(finals, [b"250 ", b"250 ", b"250 ", b"500 ", b"221 "])
+
+
+class Swaks(unittest.TestCase):
+    def test_swaks_quit_after_ehlo(self):
+        with RingmtaProcess() as daemon:
+            result = subprocess.run(
+                ["swaks", "--server", f"127.0.0.1:{daemon.port}", "--quit-after", "EHLO"],
+                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("<-  220 relay.test", result.stdout)
+        self.assertIn("<-  250 ", result.stdout)
+        self.assertIn("<-  221 ", result.stdout)
+
+
+class ProcessLife(unittest.TestCase):
+    def test_sigterm_says_421_to_open_sessions_and_exits_0(self):
+        daemon = RingmtaProcess().__enter__()
+        try:
+            with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as raw:
+                reader = raw.makefile("rb")
+                reader.readline()
+                raw.sendall(b"EHLO a\r\n")
+                while not reader.readline().startswith(b"250 "):
+                    pass
+                self.assertEqual(daemon.stop(signal.SIGTERM), 0)
+                self.assertTrue(reader.readline().startswith(b"421 "))
+        finally:
+            daemon.kill()
+        self.assertIn("stopped", daemon.log())
+
+    def test_sigint_exits_0(self):
+        daemon = RingmtaProcess().__enter__()
+        try:
+            self.assertEqual(daemon.stop(signal.SIGINT), 0)
+        finally:
+            daemon.kill()
+
+    def test_unknown_flag_exits_2_with_message(self):
+        result = subprocess.run([binary_path(), "--bogus"], capture_output=True, text=True,
+                                timeout=30)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("unknown argument '--bogus'", result.stderr)
+
+    def test_check_config_accepts_good_and_names_bad_key(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False,
+                                         dir=os.environ.get("TEST_TMPDIR")) as good:
+            good.write('[server]\nshards = 1\nlisten = ["127.0.0.1:2525"]\n')
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False,
+                                         dir=os.environ.get("TEST_TMPDIR")) as bad:
+            bad.write('[server]\nshards = 1\nlisen = ["127.0.0.1:2525"]\n')
+        ok = subprocess.run([binary_path(), "--check-config", good.name], capture_output=True,
+                            text=True, timeout=30)
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        failed = subprocess.run([binary_path(), "--check-config", bad.name],
+                                capture_output=True, text=True, timeout=30)
+        self.assertEqual(failed.returncode, 1)
+        self.assertIn(":3: server.lisen: unknown key", failed.stderr)
+
+    def test_address_in_use_fails_at_start_with_a_clear_error(self):
+        holder = socket.socket()
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        self.addCleanup(holder.close)
+        port = holder.getsockname()[1]
+        spool = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        result = subprocess.run([binary_path(), "--listen", f"127.0.0.1:{port}", "--spool",
+                                 spool], capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("bind", result.stderr)
+
+    def test_spool_directory_is_private(self):
+        daemon = RingmtaProcess().__enter__()
+        try:
+            self.assertEqual(os.stat(daemon.spool).st_mode & 0o777, 0o700)
+        finally:
+            daemon.stop()
+
+
+if __name__ == "__main__":
+    junit.main()
