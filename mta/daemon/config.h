@@ -32,6 +32,8 @@ struct DaemonConfig {
 // Parses and validates TOML text; `origin` names the file in errors.
 absl::StatusOr<DaemonConfig> ParseConfig(const std::string& text, const std::string& origin);
 absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path);
+// Every key the file may hold, as "section.key".
+std::vector<std::string> KnownConfigKeys();
 // Cross-key checks, run again after flags are applied.
 absl::Status ValidateConfig(const DaemonConfig& config);
 

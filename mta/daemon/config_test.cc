@@ -1,5 +1,8 @@
 #include "mta/daemon/config.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "mta/daemon/flags.h"
@@ -74,6 +77,17 @@ TEST(ConfigTest, BadListenAddressIsRejected) {
   auto config = ParseConfig("[server]\nlisten = [\"localhost\"]\n", "x.toml");
   ASSERT_FALSE(config.ok());
   EXPECT_NE(config.status().message().find("HOST:PORT"), std::string::npos) << config.status();
+}
+
+TEST(ConfigDocsTest, EveryKeyIsDocumented) {
+  std::ifstream file("docs/config.md");
+  ASSERT_TRUE(file) << "docs/config.md not in the test's runfiles";
+  std::stringstream text;
+  text << file.rdbuf();
+  for (const std::string& key : KnownConfigKeys()) {
+    EXPECT_NE(text.str().find("`" + key + "`"), std::string::npos)
+        << key << " is missing from docs/config.md";
+  }
 }
 
 TEST(FlagsTest, ListenRepeatsAndOverridesTheFile) {
