@@ -1,0 +1,166 @@
+// Spool: one shard's append-only segment files and its group commit
+// (DESIGN §4). Records are framed into the current segment as they are
+// appended; a single committer writes everything framed so far in one batch
+// per round and fdatasyncs once, then releases every Commit() that was
+// waiting when the round began. So N sessions finishing DATA in one loop
+// turn cost one write and one fdatasync, and no Commit returns OK before its
+// records are on stable storage. Not here: what records mean (records.h),
+// which messages are live (index) or replay after a crash (recovery).
+#ifndef RINGMTA_QUEUE_SPOOL_H_
+#define RINGMTA_QUEUE_SPOOL_H_
+
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "mta/io/reactor.h"
+#include "mta/io/task.h"
+#include "mta/io/timer_wheel.h"
+#include "queue/log_writer.h"
+
+namespace ringmta::queue {
+
+struct SpoolOptions {
+  std::string directory;  // the spool root; this shard uses directory/shard-K
+  int shard = 0;
+  // Preallocated segment size: large enough that rotation is rare, small
+  // enough that a mostly-dead segment is cheap to compact.
+  uint64_t segment_bytes = uint64_t{64} << 20;
+  // Framed bytes that may wait in memory before a write (without fsync) is
+  // started anyway: bounds memory while large bodies stream in.
+  size_t write_behind_bytes = size_t{1} << 20;
+  // After a failed segment creation (disk full), try again this often.
+  int64_t retry_create_ms = 1000;
+};
+
+// Where a logical record lives: segment number and its [offset, end_offset).
+struct RecordLocation {
+  uint32_t segment = 0;
+  uint64_t offset = 0;
+  uint64_t end_offset = 0;
+};
+
+struct SpoolStats {
+  uint64_t records_appended = 0;
+  uint64_t bytes_written = 0;
+  uint64_t writes = 0;          // write batches
+  uint64_t fdatasyncs = 0;
+  uint64_t commits_acked = 0;   // Commit() calls released with OK
+  uint64_t write_errors = 0;
+  uint64_t segments_created = 0;
+};
+
+class Spool {
+ public:
+  // Creates directory/shard-K (mode 0700) if needed and a fresh segment
+  // numbered `first_segment` (recovery passes one past the highest on disk:
+  // it never appends to an old segment).
+  static io::Task<absl::StatusOr<std::unique_ptr<Spool>>> Open(io::Reactor& reactor,
+                                                              SpoolOptions options,
+                                                              uint32_t first_segment);
+  ~Spool();
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+  // Frames one logical record (the concatenation of `parts`). Not durable
+  // until a later Commit() returns OK. Fails with kResourceExhausted when a
+  // new segment is needed and cannot be created (disk full: 452), and with
+  // kUnavailable while the spool recovers from a write error (451).
+  absl::StatusOr<RecordLocation> Append(std::span<const std::string_view> parts);
+  absl::StatusOr<RecordLocation> Append(std::initializer_list<std::string_view> parts) {
+    return Append(std::span<const std::string_view>(parts.begin(), parts.size()));
+  }
+
+  // Waits until every record appended before this call is durable.
+  io::Task<absl::Status> Commit();
+  // Waits while more than write_behind_bytes are framed but unwritten; a
+  // session streaming a large body calls it between chunks.
+  io::Task<void> WaitWriteBehind();
+
+  // Bumped by every write or sync failure. A message whose records were
+  // appended in an earlier epoch may have lost some of them: its Commit
+  // must be refused even if the later round succeeds.
+  uint64_t epoch() const { return epoch_; }
+
+  // Waits for the committer to finish and closes every file.
+  io::Task<void> Close();
+
+  const SpoolStats& stats() const { return stats_; }
+  uint32_t current_segment() const { return writer_ ? writer_->segment_number() : 0; }
+  std::string SegmentPath(uint32_t segment) const;
+  const std::string& shard_directory() const { return shard_directory_; }
+
+ private:
+  struct Segment {
+    uint32_t number = 0;
+    int fd = -1;
+  };
+  // A Commit() caller, linked while it waits; lives in its frame.
+  struct CommitWaiter {
+    std::coroutine_handle<> handle;
+    absl::Status status;
+    CommitWaiter* next = nullptr;
+  };
+  // A framed batch and the segment file it belongs to.
+  struct PendingWrite {
+    Segment segment;
+    LogBatch batch;
+  };
+
+  Spool(io::Reactor& reactor, SpoolOptions options, std::string shard_directory);
+
+  io::Task<absl::StatusOr<Segment>> CreateSegment(uint32_t number);
+  absl::Status StartSegment(Segment segment);
+  absl::Status Rotate();
+  void KickCommitter();
+  void PrepareSpare();
+  io::Task<void> RunCommitter();
+  io::Task<absl::Status> WriteRound(std::vector<PendingWrite>& round);
+  void SealCurrent();
+  // Closes retired segments with nothing left to sync; true if it closed
+  // any (and so may have let new work arrive meanwhile).
+  io::Task<bool> CloseRetired();
+  void ReleaseWaiters(CommitWaiter* waiters, const absl::Status& status);
+  void CloseSegmentLater(Segment segment);
+  static void OnRetryTimer(io::Timer* timer, void* context);
+
+  io::Reactor& reactor_;
+  const SpoolOptions options_;
+  const std::string shard_directory_;
+  int directory_fd_ = -1;
+
+  Segment current_;
+  std::unique_ptr<LogWriter> writer_;
+  uint32_t next_number_ = 0;
+  // A preallocated segment made ahead of need, so rotation never waits on
+  // open + fallocate. Absent while being made or after a failure.
+  Segment spare_;
+  bool spare_in_progress_ = false;
+  absl::Status spare_error_;
+  io::Timer retry_timer_;
+
+  // Batches of sealed segments waiting for the committer, in log order.
+  std::vector<PendingWrite> sealed_;
+  // Segments written but not yet synced (a sync round covers them).
+  std::vector<Segment> unsynced_;
+  // Segments no longer appended to, closed when the committer is idle.
+  std::vector<Segment> retired_;
+
+  CommitWaiter* waiting_ = nullptr;  // for the next round
+  std::vector<std::coroutine_handle<>> write_behind_waiters_;
+  bool committer_running_ = false;
+  bool closing_ = false;
+  uint64_t epoch_ = 0;
+  std::string recycled_buffer_;
+  io::TaskGroup tasks_;
+  SpoolStats stats_;
+};
+
+}  // namespace ringmta::queue
+
+#endif  // RINGMTA_QUEUE_SPOOL_H_
