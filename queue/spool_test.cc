@@ -198,8 +198,9 @@ TEST_F(SpoolTest, FullDiskRefusesWithResourceExhaustedAndRecoversByItself) {
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &unlimited), 0);
   absl::Status resumed = absl::UnknownError("never resumed");
   io::RunUntil(*reactor_, [&] {
+    if (resumed.ok()) return true;
     if (tasks_.empty()) io::Spawn(*reactor_, tasks_, AppendAndCommit(*spool_, "again", &resumed));
-    return resumed.ok();
+    return false;
   });
   EXPECT_TRUE(resumed.ok()) << resumed;
 }
