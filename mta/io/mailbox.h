@@ -39,8 +39,8 @@ class Mailbox {
   // Producer only. Returns false when full, and then leaves `value` untouched
   // so the caller can retry it later (a by-value parameter would destroy a
   // move-only message on backpressure).
-  bool TryPush(T&& value) { return Emplace(std::move(value)); }
-  bool TryPush(const T& value) { return Emplace(value); }
+  [[nodiscard]] bool TryPush(T&& value) { return Emplace(std::move(value)); }
+  [[nodiscard]] bool TryPush(const T& value) { return Emplace(value); }
 
   // Consumer only. Calls fn(T&&) for up to max_count items in FIFO order and
   // returns how many. The freed slots are published once, after the batch, so

@@ -60,6 +60,9 @@ void Reactor::OnWake(Completion* completion, int32_t result, uint32_t flags) {
   // Clear before the owner drains its inboxes (after this turn's dispatch),
   // so a message pushed after the drain starts always triggers a new wake.
   self->wake_pending_.store(false, std::memory_order_seq_cst);
+  // The owner's drain that follows must not be ordered before the clear
+  // (a store-load pair): the fence makes that hold beyond x86.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   self->ArmWakeRead();
 }
 

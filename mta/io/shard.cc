@@ -38,15 +38,24 @@ bool Shard::Send(int to, const ShardMessage& message) {
   // inline, whichever shard owns the work.
   Shard& target = group_.shard(to);
   if (!target.inboxes_[index_]->TryPush(message)) return false;
+  // Pairs with the fence in Reactor::OnWake: either the target sees this
+  // push in its next drain, or we see its wake flag cleared and wake it.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   target.reactor_->Wake();
   return true;
 }
 
-void Shard::DrainInboxes() {
+bool Shard::DrainInboxes() {
+  bool more = false;
   for (auto& inbox : inboxes_) {
-    inbox->Drain([this](ShardMessage&& message) { message.run(*this, message.value, message.pointer); },
-                 limits::kMailboxDrainBatchMax);
+    size_t drained = inbox->Drain(
+        [this](ShardMessage&& message) { message.run(*this, message.value, message.pointer); },
+        limits::kMailboxDrainBatchMax);
+    // A full batch may have left messages behind; their wake-up was
+    // already spent, so the next turn must not sleep.
+    more |= drained == limits::kMailboxDrainBatchMax;
   }
+  return more;
 }
 
 void Shard::AddShutdownNode(ShutdownNode* node) {
@@ -102,9 +111,10 @@ bool Shard::Finished() const {
 
 void Shard::Run() {
   for (auto& listener : listeners_) listener->Start();
+  bool more_mail = false;
   while (!Finished()) {
-    reactor_->RunOnce(-1);
-    DrainInboxes();
+    reactor_->RunOnce(more_mail ? 0 : -1);
+    more_mail = DrainInboxes();
     if (!stopping_ && stop_requested_.load(std::memory_order_acquire)) BeginStop();
   }
   // Messages still queued for a stopped shard are dropped: their senders are

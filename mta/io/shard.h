@@ -84,7 +84,8 @@ class Shard {
   Shard(ShardGroup& group, int index);
   absl::Status Init();
   void Run();
-  void DrainInboxes();
+  // Runs queued messages; true if some mailbox may still hold more.
+  bool DrainInboxes();
   void BeginStop();
   bool Finished() const;
   static void OnAccept(void* context, int fd);
