@@ -1,3 +1,4 @@
+// Tests for RFC 5321 path parsing: one test per grammar rule and bound.
 #include "mta/smtp/address.h"
 
 #include <string>

@@ -1,3 +1,4 @@
+// Tests for command-line and ESMTP-parameter parsing.
 #include "mta/smtp/command.h"
 
 #include <string>

@@ -53,92 +53,100 @@ void DataDecoder::BareLineEnding(BodyDefect defect, Sink sink) {
   state_ = State::kText;
 }
 
+void DataDecoder::Flush(Cursor& at, size_t end, Sink sink) {
+  if (end > at.run) Emit(at.input.substr(at.run, end - at.run), sink);
+  at.run = end;
+}
+
+void DataDecoder::StepLineStart(Cursor& at, Sink sink) {
+  line_bytes_ = 0;
+  if (at.input[at.i] == '.' && framing_ == Framing::kDotStuffed) {
+    Flush(at, at.i, sink);
+    at.run = ++at.i;  // withhold the dot: stuffing or the end marker
+    state_ = State::kDot;
+  } else {
+    state_ = State::kText;
+  }
+}
+
+void DataDecoder::StepDot(Cursor& at) {
+  if (at.input[at.i] == '\r') {
+    at.run = ++at.i;  // withhold the CR too
+    state_ = State::kDotCr;
+  } else {
+    state_ = State::kText;  // §4.5.2: the leading dot is deleted
+  }
+}
+
+void DataDecoder::StepDotCr(Cursor& at, Sink sink) {
+  if (at.input[at.i] == '\n') {
+    at.run = ++at.i;
+    state_ = State::kDone;  // <CRLF>.<CRLF>, and only that, ends DATA
+  } else {
+    BareLineEnding(BodyDefect::kBareCr, sink);  // the dot is dropped
+  }
+}
+
+void DataDecoder::StepText(Cursor& at, Sink sink) {
+  const std::string_view input = at.input;
+  size_t end = at.i;
+  while (end < input.size() && !IsSpecial(static_cast<unsigned char>(input[end]))) ++end;
+  CountLineBytes(end - at.i);
+  at.i = end;
+  if (at.i == input.size()) return;
+  if (input[at.i] == '\r') {
+    ++at.i;  // kept in the run; withheld only if the chunk ends here
+    state_ = State::kCr;
+  } else if (input[at.i] == '\n') {
+    // A refused line is not passed on, not even its start.
+    if (policy_ == BareLinePolicy::kReject) SetDefect(BodyDefect::kBareLf);
+    Flush(at, at.i, sink);
+    at.run = ++at.i;
+    BareLineEnding(BodyDefect::kBareLf, sink);
+  } else {
+    SetDefect(BodyDefect::kNul);  // never valid in text; breaks too much downstream
+    Flush(at, at.i, sink);
+    at.run = ++at.i;
+  }
+}
+
+void DataDecoder::StepCr(Cursor& at, Sink sink) {
+  const bool lf = at.input[at.i] == '\n';
+  if (at.i == 0) {
+    // The CR ended the previous chunk and was withheld.
+    if (lf) {
+      Emit(kCrlf, sink);
+      at.run = ++at.i;
+      state_ = State::kLineStart;
+    } else {
+      BareLineEnding(BodyDefect::kBareCr, sink);
+    }
+  } else if (lf) {
+    ++at.i;  // CRLF is literal: the run goes on
+    state_ = State::kLineStart;
+  } else {
+    if (policy_ == BareLinePolicy::kReject) SetDefect(BodyDefect::kBareCr);
+    Flush(at, at.i - 1, sink);  // exclude the bare CR
+    at.run = at.i;
+    BareLineEnding(BodyDefect::kBareCr, sink);
+  }
+}
+
 size_t DataDecoder::Decode(std::string_view input, Sink sink) {
-  const size_t n = input.size();
-  size_t i = 0;
-  size_t run = 0;  // input[run, i) is literal body not yet emitted
-  auto flush = [&](size_t end) {
-    if (end > run) Emit(input.substr(run, end - run), sink);
-    run = end;
-  };
-  while (i < n && state_ != State::kDone) {
-    const char c = input[i];
+  Cursor at{input, 0, 0};
+  while (at.i < input.size() && state_ != State::kDone) {
     switch (state_) {
-      case State::kLineStart:
-        line_bytes_ = 0;
-        if (c == '.' && framing_ == Framing::kDotStuffed) {
-          flush(i);
-          run = ++i;  // withhold the dot: stuffing or the end marker
-          state_ = State::kDot;
-        } else {
-          state_ = State::kText;
-        }
-        break;
-      case State::kDot:
-        if (c == '\r') {
-          run = ++i;  // withhold the CR too
-          state_ = State::kDotCr;
-        } else {
-          state_ = State::kText;  // §4.5.2: the leading dot is deleted
-        }
-        break;
-      case State::kDotCr:
-        if (c == '\n') {
-          run = ++i;
-          state_ = State::kDone;  // <CRLF>.<CRLF>, and only that, ends DATA
-        } else {
-          BareLineEnding(BodyDefect::kBareCr, sink);  // the dot is dropped
-        }
-        break;
-      case State::kText: {
-        size_t end = i;
-        while (end < n && !IsSpecial(static_cast<unsigned char>(input[end]))) ++end;
-        CountLineBytes(end - i);
-        i = end;
-        if (i == n) break;
-        if (input[i] == '\r') {
-          ++i;  // kept in the run; withheld only if the chunk ends here
-          state_ = State::kCr;
-        } else if (input[i] == '\n') {
-          // A refused line is not passed on, not even its start.
-          if (policy_ == BareLinePolicy::kReject) SetDefect(BodyDefect::kBareLf);
-          flush(i);
-          run = ++i;
-          BareLineEnding(BodyDefect::kBareLf, sink);
-        } else {
-          SetDefect(BodyDefect::kNul);  // never valid in text; breaks too much downstream
-          flush(i);
-          run = ++i;
-        }
-        break;
-      }
-      case State::kCr:
-        if (i == 0) {
-          // The CR ended the previous chunk and was withheld.
-          if (c == '\n') {
-            Emit(kCrlf, sink);
-            run = ++i;
-            state_ = State::kLineStart;
-          } else {
-            BareLineEnding(BodyDefect::kBareCr, sink);
-          }
-        } else if (c == '\n') {
-          ++i;  // CRLF is literal: the run goes on
-          state_ = State::kLineStart;
-        } else {
-          if (policy_ == BareLinePolicy::kReject) SetDefect(BodyDefect::kBareCr);
-          flush(i - 1);  // exclude the bare CR
-          run = i;
-          BareLineEnding(BodyDefect::kBareCr, sink);
-        }
-        break;
-      case State::kDone:
-        break;
+      case State::kLineStart: StepLineStart(at, sink); break;
+      case State::kDot: StepDot(at); break;
+      case State::kDotCr: StepDotCr(at, sink); break;
+      case State::kText: StepText(at, sink); break;
+      case State::kCr: StepCr(at, sink); break;
+      case State::kDone: break;
     }
   }
   // A CR ending this chunk is withheld until its successor arrives.
-  flush(state_ == State::kCr && i > 0 ? i - 1 : i);
-  return i;
+  Flush(at, state_ == State::kCr && at.i > 0 ? at.i - 1 : at.i, sink);
+  return at.i;
 }
 
 void DataDecoder::Finish(Sink sink) {

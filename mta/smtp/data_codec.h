@@ -60,6 +60,20 @@ class DataDecoder {
     kDone,
   };
 
+  // Where one Decode call is: input[run, i) is literal body not yet emitted,
+  // so whole runs reach the sink as one view.
+  struct Cursor {
+    std::string_view input;
+    size_t i;
+    size_t run;
+  };
+  void Flush(Cursor& at, size_t end, Sink sink);
+  void StepLineStart(Cursor& at, Sink sink);
+  void StepDot(Cursor& at);
+  void StepDotCr(Cursor& at, Sink sink);
+  void StepText(Cursor& at, Sink sink);
+  void StepCr(Cursor& at, Sink sink);
+
   void Emit(std::string_view bytes, Sink sink);
   void BareLineEnding(BodyDefect defect, Sink sink);
   void SetDefect(BodyDefect defect);

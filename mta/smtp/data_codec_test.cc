@@ -1,3 +1,5 @@
+// Tests for the DATA/BDAT decoder and the encoder, including every
+// chunking of the same input and the SMTP-smuggling cases.
 #include "mta/smtp/data_codec.h"
 
 #include <string>

@@ -32,7 +32,8 @@ struct Recipient {
 };
 
 struct Envelope {
-  std::string helo;       // HELO/EHLO argument, for the Received: header
+  std::string helo;       // HELO/EHLO argument (sanitised), for Received:
+  std::string client_address;  // the peer's IP as text, for Received:
   bool esmtp = false;     // EHLO (not HELO) was used
   bool tls = false;       // the session was under TLS when MAIL was given
   std::string mail_from;  // empty for the null reverse-path "<>"

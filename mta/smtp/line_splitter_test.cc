@@ -1,3 +1,4 @@
+// Tests for bounded CRLF line framing over arbitrary chunking.
 #include "mta/smtp/line_splitter.h"
 
 #include <string>

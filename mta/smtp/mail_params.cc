@@ -70,13 +70,13 @@ enum MailParamBit : unsigned {
   kSeenSize = 1, kSeenBody = 2, kSeenUtf8 = 4, kSeenRet = 8, kSeenEnvid = 16, kSeenAuth = 32,
 };
 
-std::optional<Reply> ApplyMailParam(const EsmtpParam& p, uint64_t message_bytes_max,
+std::optional<Reply> ApplyMailParam(const EsmtpParam& p, const MailParamLimits& limits,
                                     Envelope* envelope) {
   const std::string_view key = p.keyword;
   if (EqualsIgnoreCase(key, "SIZE")) {
     const std::optional<uint64_t> size = p.has_value ? ParseDecimal(p.value) : std::nullopt;
     if (!size) return BadValue("SIZE");
-    if (*size > message_bytes_max) return Reply{552, "5.3.4", "Message size exceeds fixed limit"};
+    if (*size > limits.message_bytes_max) return Reply{552, "5.3.4", "Message size exceeds fixed limit"};
     envelope->declared_size = *size;
   } else if (EqualsIgnoreCase(key, "BODY")) {
     if (EqualsIgnoreCase(p.value, "7BIT")) {
@@ -102,7 +102,7 @@ std::optional<Reply> ApplyMailParam(const EsmtpParam& p, uint64_t message_bytes_
       return BadValue("ENVID");
     }
     envelope->envid = std::string(p.value);
-  } else if (EqualsIgnoreCase(key, "AUTH")) {
+  } else if (EqualsIgnoreCase(key, "AUTH") && limits.auth_advertised) {
     // RFC 4954 §5: the value is only advisory; accepted and ignored.
     if (p.value != "<>" && !IsXtext(p.value)) return BadValue("AUTH");
   } else {
@@ -139,13 +139,13 @@ bool IsXtext(std::string_view text) {
 }
 
 std::optional<Reply> ApplyMailParams(absl::Span<const EsmtpParam> params,
-                                     uint64_t message_bytes_max, Envelope* envelope) {
+                                     const MailParamLimits& limits, Envelope* envelope) {
   unsigned seen = 0;
   for (const EsmtpParam& param : params) {
     const unsigned bit = MailParamBitFor(param.keyword);
     if (bit != 0 && (seen & bit) != 0) return BadValue("repeated");
     seen |= bit;
-    if (auto refusal = ApplyMailParam(param, message_bytes_max, envelope)) return refusal;
+    if (auto refusal = ApplyMailParam(param, limits, envelope)) return refusal;
   }
   return std::nullopt;
 }

@@ -15,12 +15,18 @@
 
 namespace ringmta::smtp {
 
+// What the server advertised, which decides what MAIL may carry.
+struct MailParamLimits {
+  uint64_t message_bytes_max = 0;  // SIZE= above it is refused
+  bool auth_advertised = false;    // AUTH= is only valid with AUTH (RFC 4954 §5)
+};
+
 // Applies MAIL parameters to `envelope`. Returns the refusal, if any:
 // 555 5.5.4 unknown or unadvertised parameter (RFC 5321 §4.1.1.11),
 // 501 5.5.4 bad value or repeated parameter, 552 5.3.4 SIZE over
-// `message_bytes_max` (RFC 1870 §6).
+// `limits.message_bytes_max` (RFC 1870 §6).
 std::optional<Reply> ApplyMailParams(absl::Span<const EsmtpParam> params,
-                                     uint64_t message_bytes_max, Envelope* envelope);
+                                     const MailParamLimits& limits, Envelope* envelope);
 
 // Applies RCPT parameters (RFC 3461 §4.1, §4.2) to `recipient`.
 std::optional<Reply> ApplyRcptParams(absl::Span<const EsmtpParam> params,

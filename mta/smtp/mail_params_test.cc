@@ -1,3 +1,4 @@
+// Tests for MAIL/RCPT parameter semantics (RFC 1870, 3461, 6152, 6531).
 #include "mta/smtp/mail_params.h"
 
 #include <gtest/gtest.h>
@@ -5,10 +6,11 @@
 namespace ringmta::smtp {
 namespace {
 
-std::optional<Reply> Mail(std::string_view params, Envelope* envelope, uint64_t max = 1000) {
+std::optional<Reply> Mail(std::string_view params, Envelope* envelope, uint64_t max = 1000,
+                          bool auth = true) {
   auto parsed = ParseEsmtpParams(params);
   EXPECT_TRUE(parsed.ok()) << params;
-  return ApplyMailParams(*parsed, max, envelope);
+  return ApplyMailParams(*parsed, {max, auth}, envelope);
 }
 
 std::optional<Reply> Rcpt(std::string_view params, Recipient* recipient) {
@@ -49,6 +51,7 @@ TEST(MailParams, BadValuesAre501) {
 TEST(MailParams, UnknownIs555) {
   Envelope envelope;
   EXPECT_EQ(Mail("XYZZY=1", &envelope)->code, 555);
+  EXPECT_EQ(Mail("AUTH=<>", &envelope, 1000, /*auth=*/false)->code, 555);  // not advertised
   Recipient recipient;
   EXPECT_EQ(Rcpt("SIZE=1", &recipient)->code, 555);
 }

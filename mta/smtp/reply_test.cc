@@ -1,3 +1,4 @@
+// Tests for reply formatting and the Status -> reply mapping.
 #include "mta/smtp/reply.h"
 
 #include <string>

@@ -13,7 +13,9 @@ namespace {
 
 const Reply kNeedHello{503, "5.5.1", "Error: send HELO/EHLO first"};
 const Reply kNeedMail{503, "5.5.1", "Error: need MAIL command"};
-const Reply kNoRecipients{554, "5.5.1", "Error: no valid recipients"};  // RFC 5321 §3.3
+// RFC 5321 §3.3: 503 if no RCPT was given, 554 if all were refused.
+const Reply kNeedRcpt{503, "5.5.1", "Error: need RCPT command"};
+const Reply kNoRecipients{554, "5.5.1", "Error: no valid recipients"};
 const Reply kNoArguments{501, "5.5.4", "Syntax error: no arguments allowed"};
 const Reply kNeedsSmtpUtf8{553, "5.6.7", "Non-ASCII address requires SMTPUTF8"};  // RFC 6531 §3.7.4.1
 
@@ -94,6 +96,9 @@ void ServerProtocol::HandleHello(std::string_view argument, bool extended) {
 void ServerProtocol::HandleMail(std::string_view argument) {
   if (hello_ == Hello::kNone) return SendError(kNeedHello);
   if (in_transaction_) return SendError({503, "5.5.1", "Error: nested MAIL command"});
+  if (transactions_ >= config_.transactions_max) {
+    return Close({421, "4.7.0", config_.hostname + " Error: too many messages, reconnect"});
+  }
   const absl::StatusOr<PathArgument> parsed = ParsePathArgument(argument, "FROM:");
   if (!parsed.ok()) return SendError({501, "5.5.4", "Syntax: MAIL FROM:<address>"});
   const absl::StatusOr<Path> path = ParseReversePath(parsed->path);
@@ -103,22 +108,26 @@ void ServerProtocol::HandleMail(std::string_view argument) {
   }
   Envelope envelope;
   if (std::optional<Reply> refusal =
-          ApplyMailParams(parsed->params, config_.message_bytes_max, &envelope)) {
+          ApplyMailParams(parsed->params, {config_.message_bytes_max, config_.auth_enabled},
+                          &envelope)) {
     return refusal->code == 552 ? Send(*refusal) : SendError(*refusal);
   }
   if (path->has_non_ascii && !envelope.smtputf8) return SendError(kNeedsSmtpUtf8);
   envelope.helo = helo_name_;
+  envelope.client_address = peer_.address;
   envelope.esmtp = hello_ == Hello::kEhlo;
   envelope.tls = tls_;
   envelope.mail_from = path->Mailbox();
   envelope_ = std::move(envelope);
   in_transaction_ = true;
+  ++transactions_;
   Send({250, "2.1.0", "Sender OK"});
 }
 
 void ServerProtocol::HandleRcpt(std::string_view argument) {
   if (!in_transaction_) return SendError(kNeedMail);
   if (used_bdat_) return SendError({503, "5.5.1", "Error: RCPT after BDAT"});
+  rcpt_seen_ = true;
   const absl::StatusOr<PathArgument> parsed = ParsePathArgument(argument, "TO:");
   if (!parsed.ok()) return SendError({501, "5.5.4", "Syntax: RCPT TO:<address>"});
   const absl::StatusOr<Path> path = ParseForwardPath(parsed->path);
@@ -134,7 +143,11 @@ void ServerProtocol::HandleRcpt(std::string_view argument) {
   }
   if (policy_ != nullptr) {
     const absl::Status verdict = policy_->CheckRecipient(envelope_, recipient);
-    if (!verdict.ok()) return Send(ReplyForStatus(verdict));
+    if (!verdict.ok()) {
+      // A permanent refusal counts as an error, which bounds relay probing.
+      const Reply refusal = ReplyForStatus(verdict);
+      return refusal.IsPermanent() ? SendError(refusal) : Send(refusal);
+    }
   }
   envelope_.recipients.push_back(std::move(recipient));
   Send({250, "2.1.5", "Recipient OK"});
@@ -144,6 +157,7 @@ void ServerProtocol::HandleData(std::string_view argument) {
   if (!argument.empty()) return SendError(kNoArguments);
   if (!in_transaction_) return SendError(kNeedMail);
   if (used_bdat_) return SendError({503, "5.5.1", "Error: DATA after BDAT"});  // RFC 3030 §3
+  if (!rcpt_seen_) return SendError(kNeedRcpt);
   if (envelope_.recipients.empty()) return Send(kNoRecipients);
   const absl::Status begun = sink_->Begin(envelope_);
   if (!begun.ok()) {
@@ -182,6 +196,8 @@ void ServerProtocol::HandleBdat(std::string_view argument) {
 // Sequence checks for a BDAT chunk; the first chunk also begins the message.
 std::optional<Reply> ServerProtocol::CheckBdatAllowed() {
   if (!in_transaction_) return kNeedMail;
+  if (hello_ != Hello::kEhlo) return Reply{503, "5.5.1", "Error: BDAT needs EHLO"};  // RFC 3030 §2
+  if (!rcpt_seen_) return kNeedRcpt;
   if (envelope_.recipients.empty()) return kNoRecipients;
   if (used_bdat_) return std::nullopt;
   const absl::Status begun = sink_->Begin(envelope_);

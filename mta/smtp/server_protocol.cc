@@ -18,7 +18,12 @@ ServerProtocol::ServerProtocol(const ServerConfig& config, MessageSink* sink, Pe
       splitter_(config.command_line_bytes_max),
       tls_(peer_.tls) {
   CHECK(sink_ != nullptr);
+  // The hostname goes into replies verbatim; config validation keeps it sane.
+  CHECK(!config_.hostname.empty() && config_.hostname.size() <= limits::kDomainBytesMax);
+  CHECK(config_.hostname.find_first_of("\r\n") == std::string::npos);
   CHECK(config_.recipients_max >= 1 && config_.errors_max >= 1);
+  CHECK(config_.transactions_max >= 1 &&
+        config_.transactions_max <= limits::kTransactionsPerConnectionMax);
   CHECK(config_.command_line_bytes_max <= ringmta::limits::kSmtpCommandLineBytesMax);
   CHECK(config_.text_line_bytes_max <= ringmta::limits::kSmtpTextLineBytesMax);
   CHECK(config_.message_bytes_max <= ringmta::limits::kMessageBytesMax);
@@ -218,6 +223,7 @@ void ServerProtocol::OnShutdown() {
 void ServerProtocol::ResetTransaction() {
   AbortSink();
   in_transaction_ = false;
+  rcpt_seen_ = false;
   envelope_ = Envelope();
   used_bdat_ = false;
   decoder_.reset();

@@ -18,6 +18,7 @@
 #include "mta/smtp/line_splitter.h"
 #include "mta/smtp/message_sink.h"
 #include "mta/smtp/reply.h"
+#include "mta/smtp/smtp_limits.h"
 
 namespace ringmta::smtp {
 
@@ -27,6 +28,7 @@ struct ServerConfig {
   uint64_t message_bytes_max = ringmta::limits::kMessageBytesMax;  // SIZE
   int recipients_max = ringmta::limits::kSmtpRecipientsMax;
   int errors_max = ringmta::limits::kSmtpErrorsMax;  // then 421 and close
+  int transactions_max = limits::kTransactionsPerConnectionMax;  // then 421
   size_t command_line_bytes_max = ringmta::limits::kSmtpCommandLineBytesMax;
   size_t text_line_bytes_max = ringmta::limits::kSmtpTextLineBytesMax;
   bool advertise_starttls = false;
@@ -48,6 +50,18 @@ enum class Action {
   kClose,     // send output(), then close the connection
 };
 
+// How the I/O layer drives it (one object per connection, one shard):
+//
+//   ServerProtocol server(config, &queue_sink, peer, &relay_policy);
+//   server.Start();                       // then send output()
+//   on bytes received:  n = server.Feed(buffer); keep buffer[n..] for later
+//   after every call:   send output() and clear it; act on TakeAction():
+//     kCommit   -> group-commit the message; later server.OnCommitted(status),
+//                  send output(), and Feed the kept bytes again
+//     kStartTls -> drop the kept bytes, handshake, server.OnTlsEstablished()
+//     kClose    -> flush output(), close
+//   Feed may also stop early because output() is over its bound: send it
+//   and Feed the kept bytes again. Timers call OnTimeout; drain OnShutdown.
 class ServerProtocol {
  public:
   // `sink` and `policy` (nullable: accept all) must outlive this object.
@@ -119,11 +133,13 @@ class ServerProtocol {
   Hello hello_ = Hello::kNone;
   std::string helo_name_;
   int errors_ = 0;
+  int transactions_ = 0;  // accepted MAIL commands
 
   // The mail transaction (RFC 5321 §3.3), from MAIL to its end or RSET.
   bool in_transaction_ = false;
   Envelope envelope_;
   bool sink_open_ = false;  // Begin succeeded; neither committed nor aborted
+  bool rcpt_seen_ = false;  // any RCPT, accepted or not: picks 503 or 554
   bool used_bdat_ = false;  // DATA is out of sequence now (RFC 3030 §3)
   std::optional<DataDecoder> decoder_;
   uint64_t body_bytes_ = 0;

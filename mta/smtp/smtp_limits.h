@@ -32,6 +32,10 @@ inline constexpr size_t kReplyLineBytesMax = 512;
 // HELO/EHLO argument kept for the Received: header; a domain or address
 // literal is never longer than a domain.
 inline constexpr size_t kHeloBytesMax = kDomainBytesMax;
+// Mail transactions (accepted MAIL commands) per connection: one connection
+// may carry many messages (RFC 5321 §3.3), but past this the client must
+// reconnect, so no peer holds one session and its state forever.
+inline constexpr int kTransactionsPerConnectionMax = 1000;
 // Replies queued before Feed stops consuming input, so a peer that pipelines
 // commands without reading our replies cannot grow our output buffer.
 inline constexpr size_t kServerOutputBytesMax = 64 * 1024;

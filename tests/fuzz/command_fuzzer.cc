@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           argument->path.back() == '>');
     CHECK(argument->params.size() <= 16);
     Envelope envelope;
-    const std::optional<Reply> mail = ApplyMailParams(argument->params, 1 << 20, &envelope);
+    const std::optional<Reply> mail = ApplyMailParams(argument->params, {1 << 20, true}, &envelope);
     if (!mail) CHECK(envelope.declared_size <= (1 << 20));
     Recipient recipient;
     const std::optional<Reply> rcpt = ApplyRcptParams(argument->params, &recipient);

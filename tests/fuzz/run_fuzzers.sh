@@ -24,7 +24,7 @@ absl_libs="-labsl_status -labsl_statusor -labsl_cord -labsl_cord_internal
   -labsl_demangle_internal -labsl_malloc_internal -labsl_synchronization
   -labsl_graphcycles_internal -labsl_time -labsl_time_zone -labsl_strerror"
 
-sources="$(ls "$root"/mta/smtp/*.cc | grep -v '_test\.cc$') $root/mta/base/check.cc
+sources="$(ls "$root"/mta/smtp/*.cc | grep -Ev '_(test|benchmark)\.cc$') $root/mta/base/check.cc
   $root/mta/base/log.cc $root/mta/base/status.cc"
 
 for target in $targets; do

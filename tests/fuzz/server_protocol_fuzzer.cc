@@ -122,6 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.message_bytes_max = 64 + data[0] * 16;
   config.recipients_max = 1 + (data[0] & 3);
   config.errors_max = 5 + (data[1] & 15);
+  config.transactions_max = 1 + ((data[0] >> 4) & 3);
   config.text_line_bytes_max = 40 + (data[1] & 0x3f);
   config.advertise_starttls = data[1] & 0x40;
   config.auth_enabled = data[1] & 0x80;
