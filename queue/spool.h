@@ -81,6 +81,10 @@ class Spool {
   // Waits while more than write_behind_bytes are framed but unwritten; a
   // session streaming a large body calls it between chunks.
   io::Task<void> WaitWriteBehind();
+  // Whether WaitWriteBehind would wait now (callers skip the call if not).
+  bool write_behind_full() const {
+    return writer_ != nullptr && writer_->pending_bytes() >= options_.write_behind_bytes;
+  }
 
   // Bumped by every write or sync failure. A message whose records were
   // appended in an earlier epoch may have lost some of them: its Commit

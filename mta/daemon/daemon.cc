@@ -12,8 +12,11 @@
 
 #include "mta/base/log.h"
 #include "mta/base/status.h"
+#include "mta/io/block_on.h"
 #include "mta/io/shard.h"
 #include "mta/server/inbound_session.h"
+#include "mta/server/queue_sink.h"
+#include "queue/spool.h"
 
 namespace ringmta::daemon {
 namespace {
@@ -48,6 +51,46 @@ absl::Status PrepareSpool(const std::string& path) {
   return absl::OkStatus();
 }
 
+// What the shard hooks need: the spool settings and one queue per shard.
+struct QueueHooks {
+  std::string spool_directory;
+  std::vector<std::unique_ptr<server::ShardQueue>>* queues;
+};
+
+// On the shard's own thread, before it accepts: open its spool, so that no
+// session can ever be told 250 by a shard without one.
+absl::Status OpenShardQueue(io::Shard& shard, void* context) {
+  auto* hooks = static_cast<QueueHooks*>(context);
+  server::ShardQueue& queue = *(*hooks->queues)[shard.index()];
+  queue::SpoolOptions options;
+  options.directory = hooks->spool_directory;
+  options.shard = shard.index();
+  // Recovery (replay of older segments) is not wired in yet: start past the
+  // highest segment on disk so nothing already there is ever overwritten.
+  uint32_t first_segment = 1;
+  std::error_code error;
+  std::string directory = options.directory + "/shard-" + std::to_string(shard.index());
+  for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
+    unsigned long number = std::strtoul(entry.path().stem().c_str(), nullptr, 10);
+    if (entry.path().extension() == ".seg" && number >= first_segment) {
+      first_segment = static_cast<uint32_t>(number + 1);
+    }
+  }
+  absl::StatusOr<std::unique_ptr<queue::Spool>> spool =
+      io::BlockOn(shard.reactor(), queue::Spool::Open(shard.reactor(), options, first_segment));
+  if (!spool.ok()) return spool.status();
+  queue.spool = std::move(*spool);
+  return absl::OkStatus();
+}
+
+void CloseShardQueue(io::Shard& shard, void* context) {
+  auto* hooks = static_cast<QueueHooks*>(context);
+  server::ShardQueue& queue = *(*hooks->queues)[shard.index()];
+  if (queue.spool == nullptr) return;
+  io::BlockOn(shard.reactor(), queue.spool->Close());
+  queue.spool.reset();
+}
+
 }  // namespace
 
 int RunDaemon(const DaemonConfig& config) {
@@ -69,7 +112,15 @@ int RunDaemon(const DaemonConfig& config) {
     return 1;
   }
 
-  server::RefusingSinkFactory sinks;
+  const int shards = config.shards > 0 ? config.shards : CpusAvailable();
+  std::vector<std::unique_ptr<server::ShardQueue>> queues;
+  for (int shard = 0; shard < shards; ++shard) {
+    queues.push_back(std::make_unique<server::ShardQueue>());
+    queues.back()->shard = shard;
+    queues.back()->hostname = HostName(config);
+  }
+  QueueHooks hooks{config.spool, &queues};
+  server::QueueSinkFactory sinks(&queues);
   server::InboundConfig inbound;
   inbound.protocol.hostname = HostName(config);
   inbound.protocol.message_bytes_max = config.message_bytes_max;
@@ -79,7 +130,10 @@ int RunDaemon(const DaemonConfig& config) {
   inbound.sinks = &sinks;
 
   io::ShardGroupOptions options;
-  options.shards = config.shards > 0 ? config.shards : CpusAvailable();
+  options.shards = shards;
+  options.on_shard_start = &OpenShardQueue;
+  options.on_shard_stop = &CloseShardQueue;
+  options.hook_context = &hooks;
   for (const std::string& text : config.listen) options.listen.push_back(*io::SocketAddress::Parse(text));
   options.handler = &server::ServeInbound;
   options.handler_context = &inbound;

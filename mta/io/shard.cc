@@ -121,6 +121,8 @@ void Shard::Run() {
   // stopping too. The reactor object outlives the thread (ShardGroup frees
   // it after Join) so a late Wake() from another thread stays harmless.
   listeners_.clear();
+  const ShardGroupOptions& options = group_.options_;
+  if (options.on_shard_stop != nullptr) options.on_shard_stop(*this, options.hook_context);
   buffers_.reset();
   reactor_->Shutdown();
 }
@@ -184,16 +186,17 @@ absl::StatusOr<std::unique_ptr<ShardGroup>> ShardGroup::Start(const ShardGroupOp
     Shard* shard = group->shards_[index].get();
     shard->thread_ = std::thread([shard, &ready, index, signal = go_signals[index]] {
       SetLogShard(shard->index_);
+      const ShardGroupOptions& options = shard->group_.options_;
       absl::Status status = shard->Init();
+      if (status.ok() && options.on_shard_start != nullptr) {
+        status = options.on_shard_start(*shard, options.hook_context);
+      }
       ready[index].set_value(status);
       if (!signal.get() || !status.ok()) {
         shard->listeners_.clear();
         shard->buffers_.reset();
         if (shard->reactor_ != nullptr) shard->reactor_->Shutdown();
         return;
-      }
-      if (shard->group_.options_.on_shard_start != nullptr) {
-        shard->group_.options_.on_shard_start(*shard, shard->group_.options_.handler_context);
       }
       shard->Run();
     });

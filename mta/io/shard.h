@@ -52,8 +52,13 @@ struct ShardGroupOptions {
   // Per shard; past it a connection is closed at once (the handler may
   // prefer to greet with 421; this is the hard stop).
   int connections_per_shard_max = limits::kConnectionsPerShardMax;
-  // Optional work run on each shard's thread after its reactor is up.
-  void (*on_shard_start)(Shard& shard, void* context) = nullptr;
+  // Optional work on each shard's thread: after its reactor is up and
+  // before it accepts (a failure aborts Start with that status), and after
+  // its loop has ended, before the reactor goes (to close files cleanly).
+  // Both may drive the reactor themselves (RunOnce) to await I/O.
+  absl::Status (*on_shard_start)(Shard& shard, void* context) = nullptr;
+  void (*on_shard_stop)(Shard& shard, void* context) = nullptr;
+  void* hook_context = nullptr;
 };
 
 class ShardGroup;

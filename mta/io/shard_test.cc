@@ -55,10 +55,11 @@ Task<void> Producer(Shard& shard, MailboxRun* run) {
   }
 }
 
-void StartProducer(Shard& shard, void* context) {
+absl::Status StartProducer(Shard& shard, void* context) {
   if (shard.index() == 0) {
     Spawn(shard.reactor(), shard.tasks(), Producer(shard, static_cast<MailboxRun*>(context)));
   }
+  return absl::OkStatus();
 }
 
 TEST(ShardGroupTest, MailboxDeliversInOrderWithBackpressure) {
@@ -66,7 +67,7 @@ TEST(ShardGroupTest, MailboxDeliversInOrderWithBackpressure) {
   ShardGroupOptions options;
   options.shards = 2;
   options.handler = &NeverCalled;
-  options.handler_context = &run;
+  options.hook_context = &run;
   options.on_shard_start = &StartProducer;
   auto group = ShardGroup::Start(options);
   ASSERT_TRUE(group.ok()) << group.status();
@@ -87,8 +88,23 @@ void OnPing(Shard& shard, uint64_t value, void* pointer) {
   static_cast<std::atomic<int>*>(pointer)->fetch_add(shard.index() == 0 ? 1 : 100);
 }
 
-void SendToSelf(Shard& shard, void* context) {
+absl::Status SendToSelf(Shard& shard, void* context) {
   if (shard.index() == 0) shard.Send(0, ShardMessage{&OnPing, 0, context});
+  return absl::OkStatus();
+}
+
+absl::Status FailOnShardOne(Shard& shard, void* context) {
+  return shard.index() == 1 ? absl::DataLossError("shard 1 refuses") : absl::OkStatus();
+}
+
+TEST(ShardGroupTest, StartHookFailureIsReported) {
+  ShardGroupOptions options;
+  options.shards = 2;
+  options.handler = &NeverCalled;
+  options.on_shard_start = &FailOnShardOne;
+  auto group = ShardGroup::Start(options);
+  ASSERT_FALSE(group.ok());
+  EXPECT_EQ(group.status().message(), "shard 1 refuses");
 }
 
 TEST(ShardGroupTest, MessageToSelfRunsOnTheSameShard) {
@@ -96,7 +112,7 @@ TEST(ShardGroupTest, MessageToSelfRunsOnTheSameShard) {
   ShardGroupOptions options;
   options.shards = 2;
   options.handler = &NeverCalled;
-  options.handler_context = &pings;
+  options.hook_context = &pings;
   options.on_shard_start = &SendToSelf;
   auto group = ShardGroup::Start(options);
   ASSERT_TRUE(group.ok()) << group.status();

@@ -106,10 +106,14 @@ io::Task<void> Session::Run() {
       break;
     }
     if (protocol_.closed()) break;
+    // An action may have queued replies (250 after a commit): send them
+    // before reading on, or a client waiting for them never sends more.
+    if (!protocol_.output().empty()) continue;
     if (!unread.empty()) {
       // Feed may stop early (a commit to make, output to send); the rest of
       // this chunk stays valid until the next Receive.
       unread.remove_prefix(protocol_.Feed(unread));
+      if (sink_->NeedsPacing()) co_await sink_->Pace();
       continue;
     }
     int32_t received = co_await socket_.Receive(config_.idle_timeout_ms);

@@ -19,6 +19,11 @@ class SessionSink : public smtp::MessageSink {
   // Makes the message begun last durable. Only an OK status may turn into
   // "250": it means the message is on stable storage.
   virtual io::Task<absl::Status> Commit() = 0;
+  // Flow control while a body streams in: when NeedsPacing(), the session
+  // awaits Pace() between pieces, so a fast client cannot make the sink
+  // buffer without bound.
+  virtual bool NeedsPacing() const { return false; }
+  virtual io::Task<void> Pace() { co_return; }
 };
 
 class SinkFactory {

@@ -56,14 +56,30 @@ class SessionCommands(unittest.TestCase):
         client.ehlo("client.test")
         self.assertEqual(client.docmd("FROB")[0], 500)
 
-    def test_mail_is_refused_with_4xx_while_no_queue_exists(self):
-        # Nothing may be acknowledged that was not stored: without a queue
-        # the message must get a temporary failure, never 250.
+    def test_accepted_message_is_in_the_spool_when_250_arrives(self):
+        # 250 means durable: by the time sendmail returns, the body must be
+        # in a segment file (written and fdatasync'd by the group commit).
         client = self.connect()
         client.ehlo("client.test")
-        with self.assertRaises(smtplib.SMTPDataError) as caught:
-            client.sendmail("a@example.com", ["b@example.org"], b"Subject: x\r\n\r\nbody\r\n")
-        self.assertEqual(caught.exception.smtp_code // 100, 4)
+        marker = f"marker-{os.getpid()}-{id(self)}"
+        refused = client.sendmail("a@example.com", ["b@example.org"],
+                                  f"Subject: x\r\n\r\n{marker}\r\n".encode())
+        self.assertEqual(refused, {})
+        found = False
+        for root, _, files in os.walk(self.daemon.spool):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as segment:
+                    found |= marker.encode() in segment.read()
+        self.assertTrue(found, "accepted body not found in any segment")
+
+    def test_8bit_and_smtputf8_messages_are_accepted(self):
+        client = self.connect()
+        client.ehlo("client.test")
+        body = "Subject: caf\u00e9\r\n\r\nna\u00efve \u00fcber\r\n".encode("utf-8")
+        self.assertEqual(client.sendmail("a@example.com", ["b@example.org"], body,
+                                         mail_options=["BODY=8BITMIME"]), {})
+        self.assertEqual(client.sendmail("\u00e9l\u00e8ve@exemple.fr", ["b@\u00e9xample.org"],
+                                         body, mail_options=["SMTPUTF8", "BODY=8BITMIME"]), {})
 
     def test_fifty_concurrent_sessions(self):
         def session(index):
