@@ -16,6 +16,7 @@
 #include "mta/io/shard.h"
 #include "mta/server/inbound_session.h"
 #include "mta/server/queue_sink.h"
+#include "queue/shard_queue.h"
 #include "queue/spool.h"
 
 namespace ringmta::daemon {
@@ -54,14 +55,14 @@ absl::Status PrepareSpool(const std::string& path) {
 // What the shard hooks need: the spool settings and one queue per shard.
 struct QueueHooks {
   std::string spool_directory;
-  std::vector<std::unique_ptr<server::ShardQueue>>* queues;
+  std::vector<std::unique_ptr<queue::ShardQueue>>* queues;
 };
 
 // On the shard's own thread, before it accepts: open its spool, so that no
 // session can ever be told 250 by a shard without one.
 absl::Status OpenShardQueue(io::Shard& shard, void* context) {
   auto* hooks = static_cast<QueueHooks*>(context);
-  server::ShardQueue& queue = *(*hooks->queues)[shard.index()];
+  queue::ShardQueue& queue = *(*hooks->queues)[shard.index()];
   queue::SpoolOptions options;
   options.directory = hooks->spool_directory;
   options.shard = shard.index();
@@ -85,7 +86,7 @@ absl::Status OpenShardQueue(io::Shard& shard, void* context) {
 
 void CloseShardQueue(io::Shard& shard, void* context) {
   auto* hooks = static_cast<QueueHooks*>(context);
-  server::ShardQueue& queue = *(*hooks->queues)[shard.index()];
+  queue::ShardQueue& queue = *(*hooks->queues)[shard.index()];
   if (queue.spool == nullptr) return;
   io::BlockOn(shard.reactor(), queue.spool->Close());
   queue.spool.reset();
@@ -113,9 +114,9 @@ int RunDaemon(const DaemonConfig& config) {
   }
 
   const int shards = config.shards > 0 ? config.shards : CpusAvailable();
-  std::vector<std::unique_ptr<server::ShardQueue>> queues;
+  std::vector<std::unique_ptr<queue::ShardQueue>> queues;
   for (int shard = 0; shard < shards; ++shard) {
-    queues.push_back(std::make_unique<server::ShardQueue>());
+    queues.push_back(std::make_unique<queue::ShardQueue>());
     queues.back()->shard = shard;
     queues.back()->hostname = HostName(config);
   }

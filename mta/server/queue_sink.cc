@@ -1,7 +1,5 @@
 #include "mta/server/queue_sink.h"
 
-#include <cinttypes>
-#include <cstdio>
 
 #include "mta/base/check.h"
 #include "mta/base/clock.h"
@@ -39,7 +37,7 @@ queue::MessageBegin ToRecord(const smtp::Envelope& envelope, uint64_t id, int64_
 
 class QueueSink : public SessionSink {
  public:
-  explicit QueueSink(ShardQueue& queue) : queue_(queue) {}
+  explicit QueueSink(queue::ShardQueue& queue) : queue_(queue) {}
 
   absl::Status Begin(const smtp::Envelope& envelope) override {
     Reset();
@@ -56,9 +54,20 @@ class QueueSink : public SessionSink {
         queue_.spool->Append({queue::EncodeMessageBegin(record)});
     if (!location.ok()) return location.status();
     epoch_ = queue_.spool->epoch();
+    entry_ = queue::MessageEntry{};
+    entry_.id = id_;
+    entry_.begin = queue::ToSpan(*location);
+    entry_.received_ms = record.received_ms;
+    entry_.deadline_ms = record.deadline_ms;
+    entry_.sender = record.sender;
+    for (const queue::Recipient& recipient : record.recipients) {
+      entry_.recipients.push_back(queue::RecipientEntry{recipient.address, 0, 0,
+                                                        queue::RecipientState::kPending,
+                                                        recipient.notify});
+    }
     active_ = true;
     chunk_ = FormatReceivedHeader(
-        envelope, ReceivedContext{queue_.hostname, FormatQueueId(id_), now_ms, false});
+        envelope, ReceivedContext{queue_.hostname, queue::FormatQueueId(id_), now_ms, false});
     return absl::OkStatus();
   }
 
@@ -92,6 +101,8 @@ class QueueSink : public SessionSink {
     absl::StatusOr<queue::RecordLocation> location =
         queue_.spool->Append({queue::EncodeMessageCommit(tally_.Commit(id_))});
     if (!location.ok()) co_return location.status();
+    entry_.commit_segment = location->segment;
+    entry_.body_bytes = tally_.bytes();
     absl::Status durable = co_await queue_.spool->Commit();
     if (!durable.ok()) co_return durable;
     // A write error after our Begin may have lost earlier records of this
@@ -100,6 +111,8 @@ class QueueSink : public SessionSink {
       co_return absl::UnavailableError("queue write error during the transfer");
     }
     ++queue_.accepted;
+    queue_.index.AddMessage(std::move(entry_));
+    if (queue_.listener != nullptr) queue_.listener->OnMessageCommitted(id_);
     co_return absl::OkStatus();
   }
 
@@ -109,6 +122,7 @@ class QueueSink : public SessionSink {
     absl::StatusOr<queue::RecordLocation> location = queue_.spool->Append(
         {queue::EncodeBodyChunkPrefix(id_, index, chunk_.size()), std::string_view(chunk_)});
     chunk_.clear();
+    if (location.ok()) entry_.chunks.push_back(queue::ToSpan(*location));
     return location.status();
   }
 
@@ -118,31 +132,19 @@ class QueueSink : public SessionSink {
     tally_ = queue::BodyTally();
   }
 
-  ShardQueue& queue_;
+  queue::ShardQueue& queue_;
   uint64_t id_ = 0;
   uint64_t epoch_ = 0;
   bool active_ = false;
   std::string chunk_;  // at most one chunk per session (kBodyChunkBytesMax)
+  queue::MessageEntry entry_;  // what the index will hold once committed
   queue::BodyTally tally_;
 };
 
 }  // namespace
 
-uint64_t ShardQueue::NewMessageId() {
-  uint64_t clock_floor = static_cast<uint64_t>(WallNowMs()) << 6;
-  if (next_id < clock_floor) next_id = clock_floor;
-  uint64_t counter = next_id++ & ((uint64_t{1} << 56) - 1);
-  return (static_cast<uint64_t>(shard) << 56) | counter;
-}
-
 std::unique_ptr<SessionSink> QueueSinkFactory::NewSink(io::Shard& shard) {
   return std::make_unique<QueueSink>(*(*queues_)[shard.index()]);
-}
-
-std::string FormatQueueId(uint64_t message_id) {
-  char text[20];
-  std::snprintf(text, sizeof text, "%016" PRIx64, message_id);
-  return text;
 }
 
 }  // namespace ringmta::server
