@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "queue/index.h"
@@ -30,12 +31,15 @@ struct ShardQueue {
   std::unique_ptr<Spool> spool;
   QueueIndex index;
   CommitListener* listener = nullptr;
-  uint64_t next_id = 0;  // see NewMessageId
+  uint64_t next_id = 0;  // the counter part; see NewMessageId
+  // Segments holding the MessageBegin of a transfer not yet committed: they
+  // must outlive it even if nothing committed remains in them.
+  std::multiset<uint32_t> open_transfer_segments;
   uint64_t accepted = 0;
 
   // Unique per spool across restarts: the shard in the top 8 bits, then a
-  // counter that starts above both the wall clock (ms << 6) and the highest
-  // id recovery found, so it never repeats an id still on disk.
+  // counter that starts above both the wall clock (in microseconds) and the
+  // highest id recovery found (queue/recovery.h, FirstMessageId).
   uint64_t NewMessageId();
 };
 

@@ -100,6 +100,7 @@ io::Task<absl::StatusOr<Spool::Segment>> Spool::CreateSegment(uint32_t number) {
     co_return IoError(failure, "preallocate " + path);
   }
   ++stats_.segments_created;
+  if (options_.on_segment_created) options_.on_segment_created(number);
   co_return Segment{number, fd};
 }
 

@@ -10,6 +10,7 @@
 #define RINGMTA_QUEUE_SPOOL_H_
 
 #include <coroutine>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -36,6 +37,8 @@ struct SpoolOptions {
   size_t write_behind_bytes = size_t{1} << 20;
   // After a failed segment creation (disk full), try again this often.
   int64_t retry_create_ms = 1000;
+  // Told of every segment the spool creates (the index tracks them).
+  std::function<void(uint32_t segment)> on_segment_created;
 };
 
 // Where a logical record lives: segment number and its [offset, end_offset).

@@ -6,9 +6,10 @@ set -euo pipefail
 PACKAGES=(
   # Build: Debian's offline Bazel, the compiler, the system libraries.
   bazel-bootstrap g++ liburing-dev android-libboringssl-dev libc-ares-dev libabsl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libtomlplusplus-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libtomlplusplus-dev libcrypt-dev
   # Tests: real peers no one here wrote, and the fuzzing toolchain.
-  python3 python3-aiosmtpd python3-dnslib python3-prometheus-client swaks postfix
+  # (python-is-python3: Bazel 4's py_test stubs start "#!/usr/bin/env python".)
+  python3 python-is-python3 python3-aiosmtpd python3-dnslib python3-prometheus-client swaks postfix
   clang-14 libclang-rt-14-dev
 )
 

@@ -48,6 +48,15 @@ RECORDS = {
     # CNAME chain ending at multi.test (a recursive resolver returns it whole).
     "alias.test": [("CNAME", CNAME("alias2.test"), 300)],
     "alias2.test": [("CNAME", CNAME("multi.test"), 60)],
+    # For the relay's delivery tests: MX hosts on loopback (the test sets the
+    # port), a backup MX that answers nothing, and a domain whose MX is dead.
+    "loop.test": [("MX", MX("mx1.loop.test", 10), 300)],
+    "mx1.loop.test": [("A", A("127.0.0.1"), 300)],
+    "backup.test": [
+        ("MX", MX("dead.backup.test", 5), 300),
+        ("MX", MX("mx1.loop.test", 10), 300),
+    ],
+    "dead.backup.test": [("A", A("127.0.0.2"), 300)],
     # Answered over TCP only: UDP replies are truncated (TC=1).
     "tcp.test": [("MX", MX("a.mx.test", 5), 300)],
 }

@@ -9,6 +9,8 @@
 
 #include "mta/base/status.h"
 #include "mta/io/listener.h"
+#include "mta/relay/route.h"
+#include "mta/server/relay_policy.h"
 
 namespace ringmta::daemon {
 namespace {
@@ -41,6 +43,40 @@ absl::Status ReadString(const std::string& origin, const toml::node& node, const
   if (!node.is_string()) return KeyError(origin, node, key, "must be a string");
   *out = *node.value<std::string>();
   return absl::OkStatus();
+}
+
+absl::Status ReadBool(const std::string& origin, const toml::node& node, const std::string& key,
+                      bool* out) {
+  if (!node.is_boolean()) return KeyError(origin, node, key, "must be true or false");
+  *out = *node.value<bool>();
+  return absl::OkStatus();
+}
+
+// An array of strings, each checked by `check` (which names what is wrong).
+absl::Status ReadStringArray(const std::string& origin, const toml::node& node,
+                             const std::string& key, const char* what,
+                             absl::Status (*check)(const std::string& text),
+                             std::vector<std::string>* out) {
+  const toml::array* list = node.as_array();
+  if (list == nullptr) return KeyError(origin, node, key, std::string("must be an array of ") + what);
+  out->clear();
+  for (const toml::node& item : *list) {
+    std::string text;
+    RETURN_IF_ERROR(ReadString(origin, item, key, &text));
+    if (absl::Status valid = check(text); !valid.ok()) {
+      return KeyError(origin, item, key, std::string(valid.message()));
+    }
+    out->push_back(text);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckNetwork(const std::string& text) {
+  return server::Network::Parse(text).status();
+}
+
+absl::Status CheckListenAddress(const std::string& text) {
+  return io::SocketAddress::Parse(text).status();
 }
 
 // One row per key: the single list the parser, --check-config and the
@@ -110,6 +146,76 @@ const KeySpec kKeys[] = {
        return ReadInt(origin, node, key, 1, limits::kConnectionsPerShardMax,
                       &config->connections_per_shard_max);
      }},
+    {"relay.networks",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadStringArray(origin, node, key, "CIDR strings", &CheckNetwork,
+                              &config->relay_networks);
+     }},
+    {"relay.allow_open_relay",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) { return ReadBool(origin, node, key, &config->allow_open_relay); }},
+    {"auth.credentials_file",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadString(origin, node, key, &config->auth_credentials_file);
+     }},
+    {"auth.allow_plaintext",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadBool(origin, node, key, &config->auth_allow_plaintext);
+     }},
+    {"auth.failures_max",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       // A failed AUTH is an error of its own kind: never more than errors.
+       return ReadInt(origin, node, key, 1, limits::kSmtpErrorsMax, &config->auth_failures_max);
+     }},
+    {"delivery.smarthost",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) { return ReadString(origin, node, key, &config->smarthost); }},
+    {"delivery.dns_servers",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       const toml::array* list = node.as_array();
+       if (list == nullptr) return KeyError(origin, node, key, "must be an array of \"IP:PORT\"");
+       config->delivery_dns_servers.clear();
+       for (const toml::node& item : *list) {
+         std::string server;
+         RETURN_IF_ERROR(ReadString(origin, item, key, &server));
+         config->delivery_dns_servers.push_back(server);
+       }
+       return absl::OkStatus();
+     }},
+    {"delivery.mx_port",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) { return ReadInt(origin, node, key, 1, 65535, &config->delivery_mx_port); }},
+    {"delivery.retry_initial_ms",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, 100, 86'400'000, &config->delivery_retry_initial_ms);
+     }},
+    {"delivery.retry_max_ms",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, 100, 86'400'000, &config->delivery_retry_max_ms);
+     }},
+    {"delivery.idle_timeout_ms",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, 0, 300'000, &config->delivery_idle_timeout_ms);
+     }},
+    {"delivery.connections_per_destination_max",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, 1, 1000, &config->delivery_connections_per_destination_max);
+     }},
+    {"submission.listen",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadStringArray(origin, node, key, "\"HOST:PORT\" strings", &CheckListenAddress,
+                              &config->submission_listen);
+     }},
 };
 
 const KeySpec* FindKey(const std::string& name) {
@@ -168,16 +274,62 @@ std::vector<std::string> KnownConfigKeys() {
   return names;
 }
 
+namespace {
+
+// An open relay is the one misconfiguration that turns a relay into a spam
+// cannon within hours, so it is refused unless asked for by name. The rule
+// is deliberately simple: any relay network with prefix length 0.
+absl::Status ValidateRelayAndAuth(const DaemonConfig& config) {
+  absl::StatusOr<std::vector<server::Network>> networks =
+      server::ParseNetworks(config.relay_networks);
+  if (!networks.ok()) return absl::InvalidArgumentError("relay.networks: " +
+                                                        std::string(networks.status().message()));
+  for (size_t i = 0; i < networks->size(); ++i) {
+    if ((*networks)[i].CoversEverything() && !config.allow_open_relay) {
+      return absl::InvalidArgumentError(
+          "relay.networks: \"" + config.relay_networks[i] +
+          "\" makes this an open relay (anyone may relay); refusing to start. Set "
+          "relay.allow_open_relay = true if that is really meant");
+    }
+  }
+  for (const std::string& address : config.submission_listen) {
+    absl::StatusOr<io::SocketAddress> parsed = io::SocketAddress::Parse(address);
+    if (!parsed.ok()) return absl::InvalidArgumentError("submission.listen: " +
+                                                        std::string(parsed.status().message()));
+  }
+  // RFC 6409 §4.3: a submission port requires AUTH, so without credentials
+  // it could never accept a message.
+  if (!config.submission_listen.empty() && config.auth_credentials_file.empty()) {
+    return absl::InvalidArgumentError("submission.listen needs auth.credentials_file");
+  }
+  if (config.auth_failures_max < 1 || config.auth_failures_max > limits::kSmtpErrorsMax) {
+    return absl::InvalidArgumentError("auth.failures_max must be between 1 and " +
+                                      std::to_string(limits::kSmtpErrorsMax));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ValidateConfig(const DaemonConfig& config) {
   if (config.listen.empty()) return absl::InvalidArgumentError("no listen address");
-  if (config.listen.size() > static_cast<size_t>(limits::kListenersMax)) {
+  if (!config.smarthost.empty()) {
+    absl::StatusOr<relay::NextHop> hop = relay::ParseNextHop(config.smarthost);
+    if (!hop.ok()) return absl::InvalidArgumentError("smarthost: " + std::string(hop.status().message()));
+  }
+  if (config.delivery_retry_max_ms < config.delivery_retry_initial_ms) {
+    return absl::InvalidArgumentError("delivery.retry_max_ms is below delivery.retry_initial_ms");
+  }
+  if (config.listen.size() + config.submission_listen.size() >
+      static_cast<size_t>(limits::kListenersMax)) {
     return absl::InvalidArgumentError("at most " + std::to_string(limits::kListenersMax) +
-                                      " listen addresses");
+                                      " listen addresses (server and submission together)");
   }
   for (const std::string& address : config.listen) {
     absl::StatusOr<io::SocketAddress> parsed = io::SocketAddress::Parse(address);
     if (!parsed.ok()) return parsed.status();
   }
+  RETURN_IF_ERROR(ValidateRelayAndAuth(config));
   if (config.shards < 0 || config.shards > limits::kShardsMax) {
     return absl::InvalidArgumentError("shards must be between 0 (one per CPU) and " +
                                       std::to_string(limits::kShardsMax));

@@ -27,6 +27,23 @@ struct DaemonConfig {
   int errors_max = limits::kSmtpErrorsMax;
   int64_t idle_timeout_ms = limits::kSmtpServerIdleTimeoutMs;
   int connections_per_shard_max = limits::kConnectionsPerShardMax;
+  // [relay]: who may relay without AUTH. Loopback only by default.
+  std::vector<std::string> relay_networks = {"127.0.0.0/8", "::1/128"};
+  bool allow_open_relay = false;  // else a network covering everyone is refused
+  // [auth]
+  std::string auth_credentials_file;  // empty: AUTH is not offered
+  bool auth_allow_plaintext = false;  // offer AUTH without TLS (RFC 4954 §4)
+  int auth_failures_max = 3;          // failed AUTHs before 421 and close
+  // [delivery]
+  std::string smarthost;  // "host:port": every message goes there; empty: MX
+  std::vector<std::string> delivery_dns_servers;  // "ip:port"; empty: resolv.conf
+  int delivery_mx_port = 25;
+  int64_t delivery_retry_initial_ms = 60'000;
+  int64_t delivery_retry_max_ms = 3'600'000;
+  int64_t delivery_idle_timeout_ms = 5'000;
+  int delivery_connections_per_destination_max = 20;
+  // [submission]: MSA listeners (RFC 6409); AUTH required there.
+  std::vector<std::string> submission_listen;
 };
 
 // Parses and validates TOML text; `origin` names the file in errors.

@@ -79,6 +79,118 @@ TEST(ConfigTest, BadListenAddressIsRejected) {
   EXPECT_NE(config.status().message().find("HOST:PORT"), std::string::npos) << config.status();
 }
 
+TEST(ConfigTest, ReadsRelayAuthAndSubmissionKeys) {
+  auto config = ParseConfig(R"(
+[relay]
+networks = ["10.0.0.0/8", "2001:db8::/32"]
+allow_open_relay = false
+
+[auth]
+credentials_file = "/etc/ringmta/passwd"
+allow_plaintext = true
+failures_max = 5
+
+[submission]
+listen = ["127.0.0.1:587"]
+)",
+                            "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->relay_networks, (std::vector<std::string>{"10.0.0.0/8", "2001:db8::/32"}));
+  EXPECT_FALSE(config->allow_open_relay);
+  EXPECT_EQ(config->auth_credentials_file, "/etc/ringmta/passwd");
+  EXPECT_TRUE(config->auth_allow_plaintext);
+  EXPECT_EQ(config->auth_failures_max, 5);
+  EXPECT_EQ(config->submission_listen, (std::vector<std::string>{"127.0.0.1:587"}));
+}
+
+TEST(ConfigTest, RelayDefaultsToLoopbackOnly) {
+  DaemonConfig config;
+  EXPECT_EQ(config.relay_networks, (std::vector<std::string>{"127.0.0.0/8", "::1/128"}));
+  EXPECT_TRUE(config.submission_listen.empty());
+  EXPECT_TRUE(config.auth_credentials_file.empty());
+}
+
+TEST(ConfigTest, BadNetworkIsNamedWithItsLine) {
+  auto config = ParseConfig("[relay]\nnetworks = [\n  \"127.0.0.0/8\",\n  \"10.0.0.1/8\"]\n",
+                            "x.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            "x.toml:4: relay.networks: \"10.0.0.1/8\" has host bits set beyond its prefix length");
+}
+
+TEST(ConfigTest, NetworksMustBeAnArrayOfStrings) {
+  auto config = ParseConfig("[relay]\nnetworks = \"10.0.0.0/8\"\n", "x.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("must be an array of CIDR strings"), std::string::npos);
+  config = ParseConfig("[relay]\nnetworks = [8]\n", "x.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("must be a string"), std::string::npos);
+}
+
+TEST(ConfigTest, OpenRelayIsRefusedUnlessForced) {
+  for (const char* network : {"0.0.0.0/0", "::/0"}) {
+    std::string text = std::string("[relay]\nnetworks = [\"") + network + "\"]\n";
+    auto refused = ParseConfig(text, "x.toml");
+    ASSERT_FALSE(refused.ok()) << network;
+    EXPECT_NE(refused.status().message().find("open relay"), std::string::npos);
+    EXPECT_NE(refused.status().message().find("relay.allow_open_relay"), std::string::npos);
+    auto forced = ParseConfig(text + "allow_open_relay = true\n", "x.toml");
+    EXPECT_TRUE(forced.ok()) << forced.status();
+  }
+}
+
+TEST(ConfigTest, OpenRelayIsRefusedAfterFlagsToo) {
+  DaemonConfig config;
+  config.relay_networks = {"0.0.0.0/0"};
+  EXPECT_FALSE(ValidateConfig(config).ok());
+  config.relay_networks = {"not-a-network"};
+  EXPECT_NE(ValidateConfig(config).message().find("relay.networks: \"not-a-network\""),
+            std::string::npos);
+}
+
+TEST(ConfigTest, BoolKeyRejectsOtherTypes) {
+  auto config = ParseConfig("[auth]\nallow_plaintext = 1\n", "x.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("auth.allow_plaintext: must be true or false"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, AuthFailuresMaxIsBounded) {
+  auto config = ParseConfig("[auth]\nfailures_max = 0\n", "x.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("auth.failures_max: must be between 1"),
+            std::string::npos);
+  DaemonConfig direct;
+  direct.auth_failures_max = 100;
+  EXPECT_FALSE(ValidateConfig(direct).ok());
+}
+
+TEST(ConfigTest, SubmissionNeedsCredentials) {
+  auto config = ParseConfig("[submission]\nlisten = [\"127.0.0.1:587\"]\n", "x.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(), "submission.listen needs auth.credentials_file");
+}
+
+TEST(ConfigTest, BadSubmissionAddressIsRejected) {
+  auto config = ParseConfig("[submission]\nlisten = [\"nowhere\"]\n", "x.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("x.toml:2: submission.listen:"), std::string::npos)
+      << config.status();
+  DaemonConfig direct;
+  direct.auth_credentials_file = "/x";
+  direct.submission_listen = {"nowhere"};
+  EXPECT_NE(ValidateConfig(direct).message().find("submission.listen: "), std::string::npos);
+}
+
+TEST(ConfigTest, ListenersCountTogether) {
+  DaemonConfig config;
+  config.auth_credentials_file = "/x";
+  config.listen = std::vector<std::string>(limits::kListenersMax, "127.0.0.1:25");
+  config.submission_listen = {"127.0.0.1:587"};
+  EXPECT_NE(ValidateConfig(config).message().find("server and submission together"),
+            std::string::npos);
+}
+
 TEST(ConfigDocsTest, EveryKeyIsDocumented) {
   std::ifstream file("docs/config.md");
   ASSERT_TRUE(file) << "docs/config.md not in the test's runfiles";

@@ -14,10 +14,11 @@
 #include "mta/base/status.h"
 #include "mta/io/block_on.h"
 #include "mta/io/shard.h"
+#include "mta/server/credentials.h"
 #include "mta/server/inbound_session.h"
 #include "mta/server/queue_sink.h"
-#include "queue/shard_queue.h"
-#include "queue/spool.h"
+#include "mta/server/relay_policy.h"
+#include "mta/daemon/shard_services.h"
 
 namespace ringmta::daemon {
 namespace {
@@ -52,44 +53,21 @@ absl::Status PrepareSpool(const std::string& path) {
   return absl::OkStatus();
 }
 
-// What the shard hooks need: the spool settings and one queue per shard.
-struct QueueHooks {
-  std::string spool_directory;
-  std::vector<std::unique_ptr<queue::ShardQueue>>* queues;
-};
-
-// On the shard's own thread, before it accepts: open its spool, so that no
-// session can ever be told 250 by a shard without one.
-absl::Status OpenShardQueue(io::Shard& shard, void* context) {
-  auto* hooks = static_cast<QueueHooks*>(context);
-  queue::ShardQueue& queue = *(*hooks->queues)[shard.index()];
-  queue::SpoolOptions options;
-  options.directory = hooks->spool_directory;
-  options.shard = shard.index();
-  // Recovery (replay of older segments) is not wired in yet: start past the
-  // highest segment on disk so nothing already there is ever overwritten.
-  uint32_t first_segment = 1;
-  std::error_code error;
-  std::string directory = options.directory + "/shard-" + std::to_string(shard.index());
-  for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
-    unsigned long number = std::strtoul(entry.path().stem().c_str(), nullptr, 10);
-    if (entry.path().extension() == ".seg" && number >= first_segment) {
-      first_segment = static_cast<uint32_t>(number + 1);
-    }
+absl::StatusOr<relay::RelayConfig> MakeRelayConfig(const DaemonConfig& config,
+                                                   const std::string& hostname) {
+  relay::RelayConfig relay;
+  relay.ehlo_name = hostname;
+  if (!config.smarthost.empty()) {
+    ASSIGN_OR_RETURN(relay::NextHop hop, relay::ParseNextHop(config.smarthost));
+    relay.routes.push_back({"*", hop});
   }
-  absl::StatusOr<std::unique_ptr<queue::Spool>> spool =
-      io::BlockOn(shard.reactor(), queue::Spool::Open(shard.reactor(), options, first_segment));
-  if (!spool.ok()) return spool.status();
-  queue.spool = std::move(*spool);
-  return absl::OkStatus();
-}
-
-void CloseShardQueue(io::Shard& shard, void* context) {
-  auto* hooks = static_cast<QueueHooks*>(context);
-  queue::ShardQueue& queue = *(*hooks->queues)[shard.index()];
-  if (queue.spool == nullptr) return;
-  io::BlockOn(shard.reactor(), queue.spool->Close());
-  queue.spool.reset();
+  relay.dns_servers = config.delivery_dns_servers;
+  relay.mx_port = static_cast<uint16_t>(config.delivery_mx_port);
+  relay.retry_initial_ms = config.delivery_retry_initial_ms;
+  relay.retry_max_ms = config.delivery_retry_max_ms;
+  relay.idle_timeout_ms = config.delivery_idle_timeout_ms;
+  relay.connections_per_destination_max = config.delivery_connections_per_destination_max;
+  return relay;
 }
 
 }  // namespace
@@ -114,27 +92,51 @@ int RunDaemon(const DaemonConfig& config) {
   }
 
   const int shards = config.shards > 0 ? config.shards : CpusAvailable();
-  std::vector<std::unique_ptr<queue::ShardQueue>> queues;
-  for (int shard = 0; shard < shards; ++shard) {
-    queues.push_back(std::make_unique<queue::ShardQueue>());
-    queues.back()->shard = shard;
-    queues.back()->hostname = HostName(config);
+  const std::string hostname = HostName(config);
+  absl::StatusOr<relay::RelayConfig> relay_config = MakeRelayConfig(config, hostname);
+  absl::StatusOr<relay::Router> router =
+      relay_config.ok() ? relay::Router::Create(relay_config->routes)
+                        : absl::StatusOr<relay::Router>(relay_config.status());
+  if (!router.ok()) {
+    Log(LogLevel::kError, "%s", std::string(router.status().message()));
+    return 1;
   }
-  QueueHooks hooks{config.spool, &queues};
-  server::QueueSinkFactory sinks(&queues);
+  // Declared before the shard group, so it is destroyed after the shards
+  // have stopped (it frees what they left in flight).
+  ShardServices services(shards, config.spool, hostname, *relay_config, *std::move(router));
+  server::QueueSinkFactory sinks(&services.queues);
   server::InboundConfig inbound;
-  inbound.protocol.hostname = HostName(config);
+  inbound.protocol.hostname = hostname;
   inbound.protocol.message_bytes_max = config.message_bytes_max;
   inbound.protocol.recipients_max = config.recipients_max;
   inbound.protocol.errors_max = config.errors_max;
   inbound.idle_timeout_ms = config.idle_timeout_ms;
   inbound.sinks = &sinks;
+  // ValidateConfig already parsed the networks and refused an open relay.
+  server::RelayPolicy relay_policy(*server::ParseNetworks(config.relay_networks));
+  inbound.policy = &relay_policy;
+  std::unique_ptr<server::CredentialsFile> credentials;
+  if (!config.auth_credentials_file.empty()) {
+    std::vector<std::string> warnings;
+    absl::StatusOr<std::unique_ptr<server::CredentialsFile>> loaded =
+        server::CredentialsFile::Load(config.auth_credentials_file, &warnings);
+    for (const std::string& warning : warnings) Log(LogLevel::kWarning, "%s", warning);
+    if (!loaded.ok()) {
+      Log(LogLevel::kError, "%s", std::string(loaded.status().message()));
+      return 1;
+    }
+    credentials = std::move(*loaded);
+    inbound.authenticator = credentials.get();
+    inbound.protocol.auth_enabled = true;
+    inbound.protocol.auth_plaintext_allowed = config.auth_allow_plaintext;
+    inbound.protocol.auth_failures_max = config.auth_failures_max;
+  }
 
   io::ShardGroupOptions options;
   options.shards = shards;
-  options.on_shard_start = &OpenShardQueue;
-  options.on_shard_stop = &CloseShardQueue;
-  options.hook_context = &hooks;
+  options.on_shard_start = &StartShardServices;
+  options.on_shard_stop = &StopShardServices;
+  options.hook_context = &services;
   for (const std::string& text : config.listen) options.listen.push_back(*io::SocketAddress::Parse(text));
   options.handler = &server::ServeInbound;
   options.handler_context = &inbound;

@@ -55,6 +55,8 @@ absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& arguments) {
       flags.hostname = value;
     } else if (TakeValue(arguments, &i, "--log-level", &value, &error)) {
       flags.log_level = value;
+    } else if (TakeValue(arguments, &i, "--smarthost", &value, &error)) {
+      flags.smarthost = value;
     } else {
       error = absl::InvalidArgumentError("unknown argument '" + argument + "'");
     }
@@ -69,6 +71,7 @@ void ApplyFlags(const Flags& flags, DaemonConfig* config) {
   if (flags.spool) config->spool = *flags.spool;
   if (flags.hostname) config->hostname = *flags.hostname;
   if (flags.log_level) config->log_level = *flags.log_level;
+  if (flags.smarthost) config->smarthost = *flags.smarthost;
 }
 
 std::string Usage() {
@@ -81,6 +84,7 @@ Accepts SMTP on every shard (one thread and io_uring per core) and relays it.
   --shards N             shards (threads); 0 = one per CPU (default)
   --spool DIR            queue directory (default ./var/spool)
   --hostname NAME        name in the greeting and Received: headers
+  --smarthost HOST:PORT  relay all mail there instead of to MX hosts
   --config FILE          TOML configuration (flags override it)
   --check-config FILE    validate FILE and exit (0 = valid)
   --log-level LEVEL      debug | info | warning | error (default info)

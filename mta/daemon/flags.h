@@ -23,6 +23,7 @@ struct Flags {
   std::optional<std::string> spool;
   std::optional<std::string> hostname;
   std::optional<std::string> log_level;
+  std::optional<std::string> smarthost;
 };
 
 absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& arguments);

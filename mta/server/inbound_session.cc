@@ -48,7 +48,8 @@ class Session {
       : shard_(shard), config_(config), peer_(PeerAddress(fd)),
         socket_(shard.reactor(), shard.buffers(), fd, &watch_.scope),
         sink_(config.sinks->NewSink(shard)),
-        protocol_(config.protocol, sink_.get(), smtp::PeerInfo{peer_, false}) {
+        protocol_(config.protocol, sink_.get(), smtp::PeerInfo{peer_, false}, config.policy,
+                  config.authenticator) {
     shard_.AddShutdownNode(&watch_.node);
   }
   ~Session() { shard_.RemoveShutdownNode(&watch_.node); }

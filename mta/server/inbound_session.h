@@ -24,6 +24,10 @@ struct InboundConfig {
   // The last word (421) at shutdown: short, the process is going away.
   int64_t farewell_timeout_ms = 1'000;
   SinkFactory* sinks = nullptr;
+  // Who may relay (nullable: everyone). Shared by all shards: immutable.
+  smtp::RecipientPolicy* policy = nullptr;
+  // Checks AUTH passwords (nullable: no AUTH). Shared: thread-safe.
+  smtp::Authenticator* authenticator = nullptr;
 };
 
 // A ConnectionHandler (mta/io/shard.h); `context` is an InboundConfig that

@@ -1,5 +1,8 @@
 #include "mta/server/queue_sink.h"
 
+#include <optional>
+#include <set>
+
 
 #include "mta/base/check.h"
 #include "mta/base/clock.h"
@@ -29,6 +32,7 @@ queue::MessageBegin ToRecord(const smtp::Envelope& envelope, uint64_t id, int64_
   record.envid = envelope.envid;
   record.client_address = envelope.client_address.substr(0, queue::kClientAddressBytesMax);
   record.client_helo = envelope.helo.substr(0, queue::kHostBytesMax);
+  record.auth_user = envelope.auth_user.substr(0, queue::kAuthUserBytesMax);
   for (const smtp::Recipient& recipient : envelope.recipients) {
     record.recipients.push_back({recipient.mailbox, recipient.notify, recipient.orcpt});
   }
@@ -38,6 +42,7 @@ queue::MessageBegin ToRecord(const smtp::Envelope& envelope, uint64_t id, int64_
 class QueueSink : public SessionSink {
  public:
   explicit QueueSink(queue::ShardQueue& queue) : queue_(queue) {}
+  ~QueueSink() override { EndTransfer(); }
 
   absl::Status Begin(const smtp::Envelope& envelope) override {
     Reset();
@@ -67,7 +72,9 @@ class QueueSink : public SessionSink {
     }
     active_ = true;
     chunk_ = FormatReceivedHeader(
-        envelope, ReceivedContext{queue_.hostname, queue::FormatQueueId(id_), now_ms, false});
+        envelope, ReceivedContext{queue_.hostname, queue::FormatQueueId(id_), now_ms,
+                                   /*authenticated=*/!envelope.auth_user.empty()});
+    begin_segment_ = queue_.open_transfer_segments.insert(location->segment);
     return absl::OkStatus();
   }
 
@@ -112,6 +119,7 @@ class QueueSink : public SessionSink {
     }
     ++queue_.accepted;
     queue_.index.AddMessage(std::move(entry_));
+    EndTransfer();
     if (queue_.listener != nullptr) queue_.listener->OnMessageCommitted(id_);
     co_return absl::OkStatus();
   }
@@ -126,7 +134,13 @@ class QueueSink : public SessionSink {
     return location.status();
   }
 
+  void EndTransfer() {
+    if (begin_segment_) queue_.open_transfer_segments.erase(*begin_segment_);
+    begin_segment_.reset();
+  }
+
   void Reset() {
+    EndTransfer();
     active_ = false;
     chunk_.clear();
     tally_ = queue::BodyTally();
@@ -138,6 +152,8 @@ class QueueSink : public SessionSink {
   bool active_ = false;
   std::string chunk_;  // at most one chunk per session (kBodyChunkBytesMax)
   queue::MessageEntry entry_;  // what the index will hold once committed
+  // Our MessageBegin's segment among the queue's open transfers.
+  std::optional<std::multiset<uint32_t>::iterator> begin_segment_;
   queue::BodyTally tally_;
 };
 

@@ -36,6 +36,9 @@ struct Envelope {
   std::string client_address;  // the peer's IP as text, for Received:
   bool esmtp = false;     // EHLO (not HELO) was used
   bool tls = false;       // the session was under TLS when MAIL was given
+  // The identity a successful AUTH proved (RFC 4954), or empty: it lets
+  // the relay policy allow relaying and marks Received: with ESMTPA.
+  std::string auth_user;
   std::string mail_from;  // empty for the null reverse-path "<>"
   uint64_t declared_size = 0;  // SIZE= (RFC 1870), 0 when not given
   BodyType body = BodyType::kUnspecified;

@@ -1,6 +1,8 @@
 // ServerProtocol's command handlers: one function per verb, each checking
 // sequence (503), syntax (501) and parameters (555) in that order, RFC 5321
 // §4.1.1 and §4.3.2. The input loop is in server_protocol.cc.
+#include <string.h>  // explicit_bzero
+
 #include "mta/base/check.h"
 #include "mta/base/log.h"
 #include "mta/smtp/address.h"
@@ -22,6 +24,13 @@ const Reply kNeedsSmtpUtf8{553, "5.6.7", "Non-ASCII address requires SMTPUTF8"};
 }  // namespace
 
 void ServerProtocol::HandleLine(std::string_view line, bool bare_lf) {
+  if (sasl_) {  // inside AUTH every line is a response (RFC 4954 §4)
+    if (bare_lf && config_.bare_line_policy == BareLinePolicy::kReject) {
+      sasl_.reset();
+      return SendError({500, "5.5.2", "Error: bare <LF> received"});
+    }
+    return ContinueAuth(sasl_->Respond(line));
+  }
   // RFC 5321 §2.3.8: lines end in CRLF. Accepting a bare LF here is a policy
   // choice, tied to the DATA policy so one knob governs both.
   if (bare_lf && config_.bare_line_policy == BareLinePolicy::kReject) {
@@ -89,13 +98,16 @@ void ServerProtocol::HandleHello(std::string_view argument, bool extended) {
       "DSN",                                                  // RFC 3461
   };
   if (config_.advertise_starttls && !tls_) lines.push_back("STARTTLS");  // RFC 3207
-  if (config_.auth_enabled) lines.push_back("AUTH PLAIN LOGIN");         // RFC 4954
+  if (AuthOffered()) lines.push_back("AUTH PLAIN LOGIN");                // RFC 4954
   AppendMultilineReply(250, "", lines, &output_);
 }
 
 void ServerProtocol::HandleMail(std::string_view argument) {
   if (hello_ == Hello::kNone) return SendError(kNeedHello);
   if (in_transaction_) return SendError({503, "5.5.1", "Error: nested MAIL command"});
+  if (config_.auth_required && auth_user_.empty()) {  // RFC 4954 §6, RFC 6409 §4.3
+    return SendError({530, "5.7.0", "Authentication required"});
+  }
   if (transactions_ >= config_.transactions_max) {
     return Close({421, "4.7.0", config_.hostname + " Error: too many messages, reconnect"});
   }
@@ -108,7 +120,7 @@ void ServerProtocol::HandleMail(std::string_view argument) {
   }
   Envelope envelope;
   if (std::optional<Reply> refusal =
-          ApplyMailParams(parsed->params, {config_.message_bytes_max, config_.auth_enabled},
+          ApplyMailParams(parsed->params, {config_.message_bytes_max, AuthOffered()},
                           &envelope)) {
     return refusal->code == 552 ? Send(*refusal) : SendError(*refusal);
   }
@@ -117,6 +129,7 @@ void ServerProtocol::HandleMail(std::string_view argument) {
   envelope.client_address = peer_.address;
   envelope.esmtp = hello_ == Hello::kEhlo;
   envelope.tls = tls_;
+  envelope.auth_user = auth_user_;
   envelope.mail_from = path->Mailbox();
   envelope_ = std::move(envelope);
   in_transaction_ = true;
@@ -222,16 +235,71 @@ void ServerProtocol::HandleStartTls(std::string_view argument) {
   action_ = Action::kStartTls;
 }
 
-// AUTH (RFC 4954). Credentials are checked by a later seam; until it exists
-// an enabled AUTH answers 454 (temporary), so no client is wrongly refused.
+bool ServerProtocol::AuthOffered() const {
+  return config_.auth_enabled && authenticator_ != nullptr &&
+         (tls_ || config_.auth_plaintext_allowed);
+}
+
+// AUTH mechanism [initial-response] (RFC 4954 §4). The exchange itself is
+// SaslExchange's; here are the sequence rules and the outcome's replies.
 void ServerProtocol::HandleAuth(std::string_view argument) {
-  if (!config_.auth_enabled) return SendError({502, "5.5.1", "AUTH not available"});
+  if (!config_.auth_enabled || authenticator_ == nullptr) {
+    return SendError({502, "5.5.1", "AUTH not available"});
+  }
   if (hello_ != Hello::kEhlo) return SendError({503, "5.5.1", "Error: send EHLO first"});
+  if (!auth_user_.empty()) return SendError({503, "5.5.1", "Error: already authenticated"});
   if (in_transaction_) {
     return SendError({503, "5.5.1", "Error: AUTH not permitted during a mail transaction"});
   }
-  if (argument.empty()) return SendError({501, "5.5.4", "Syntax: AUTH mechanism"});
+  if (!AuthOffered()) {  // RFC 4954 §6: the mechanisms need TLS here
+    return SendError({538, "5.7.11", "Encryption required for requested authentication mechanism"});
+  }
+  const size_t space = argument.find(' ');
+  const std::string_view name = argument.substr(0, space);
+  if (name.empty()) return SendError({501, "5.5.4", "Syntax: AUTH mechanism"});
+  const std::optional<SaslMechanism> mechanism = ParseSaslMechanism(name);
+  if (!mechanism) return SendError({504, "5.5.4", "Unrecognized authentication type"});
+  std::optional<std::string_view> initial;
+  if (space != std::string_view::npos) initial = argument.substr(space + 1);
+  sasl_.emplace(*mechanism);
+  ContinueAuth(sasl_->Start(initial));
+}
+
+void ServerProtocol::ContinueAuth(SaslStep step) {
+  switch (step.kind) {
+    case SaslStep::Kind::kChallenge:
+      return Send({334, "", step.challenge});  // no enhanced code: RFC 4954 §4
+    case SaslStep::Kind::kCancelled:
+      sasl_.reset();
+      return SendError({501, "5.0.0", "Authentication cancelled"});
+    case SaslStep::Kind::kMalformed:
+      sasl_.reset();
+      return SendError({501, "5.5.2", "Cannot decode authentication response"});
+    case SaslStep::Kind::kRefused:
+      return FailAuth();
+    case SaslStep::Kind::kCredentials:
+      break;
+  }
+  sasl_.reset();
+  const absl::Status verdict = authenticator_->Check(step.user, step.password);
+  // Best effort: do not leave the password in freed memory.
+  explicit_bzero(step.password.data(), step.password.size());
+  if (verdict.ok()) {
+    auth_user_ = std::move(step.user);
+    return Send({235, "2.7.0", "Authentication successful"});
+  }
+  if (verdict.code() == absl::StatusCode::kUnauthenticated) return FailAuth();
   Send({454, "4.7.0", "Temporary authentication failure"});
+}
+
+// RFC 4954 §6: 535 5.7.8. Failures have their own limit, tighter than the
+// error limit, because each one may be a password guess.
+void ServerProtocol::FailAuth() {
+  sasl_.reset();
+  Send({535, "5.7.8", "Authentication credentials invalid"});
+  if (++auth_failures_ >= config_.auth_failures_max) {
+    Close({421, "4.7.0", config_.hostname + " Error: too many failed authentications"});
+  }
 }
 
 }  // namespace ringmta::smtp

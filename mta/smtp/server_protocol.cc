@@ -10,10 +10,11 @@
 namespace ringmta::smtp {
 
 ServerProtocol::ServerProtocol(const ServerConfig& config, MessageSink* sink, PeerInfo peer,
-                               RecipientPolicy* policy)
+                               RecipientPolicy* policy, Authenticator* authenticator)
     : config_(config),
       sink_(sink),
       policy_(policy),
+      authenticator_(authenticator),
       peer_(std::move(peer)),
       splitter_(config.command_line_bytes_max),
       tls_(peer_.tls) {
@@ -22,6 +23,7 @@ ServerProtocol::ServerProtocol(const ServerConfig& config, MessageSink* sink, Pe
   CHECK(!config_.hostname.empty() && config_.hostname.size() <= limits::kDomainBytesMax);
   CHECK(config_.hostname.find_first_of("\r\n") == std::string::npos);
   CHECK(config_.recipients_max >= 1 && config_.errors_max >= 1);
+  CHECK(config_.auth_failures_max >= 1);
   CHECK(config_.transactions_max >= 1 &&
         config_.transactions_max <= limits::kTransactionsPerConnectionMax);
   CHECK(config_.command_line_bytes_max <= ringmta::limits::kSmtpCommandLineBytesMax);
@@ -80,6 +82,7 @@ size_t ServerProtocol::FeedCommand(std::string_view bytes) {
     case LineSplitter::Event::Kind::kNone:
       break;
     case LineSplitter::Event::Kind::kTooLong:
+      sasl_.reset();  // a line too long ends an AUTH exchange too
       SendError({500, "5.5.2", "Line too long"});  // RFC 5321 §4.5.3.1.10
       break;
     case LineSplitter::Event::Kind::kLine:
@@ -205,6 +208,8 @@ void ServerProtocol::OnTlsEstablished() {
   tls_ = true;
   hello_ = Hello::kNone;  // RFC 3207 §4.2: forget everything from before TLS
   helo_name_.clear();
+  auth_user_.clear();
+  sasl_.reset();
   ResetTransaction();
   splitter_.Reset();
   phase_ = Phase::kCommand;

@@ -2,6 +2,7 @@
 // ENHANCEDSTATUSCODES, SMTPUTF8, CHUNKING, DSN, STARTTLS): bytes in, replies
 // and actions out; no sockets, no clock, no threads (DESIGN §3). Not here:
 // TLS, timers, the queue, AUTH credentials or relay rules (behind seams).
+// AUTH's SASL exchange is in server_auth.h.
 #ifndef RINGMTA_MTA_SMTP_SERVER_PROTOCOL_H_
 #define RINGMTA_MTA_SMTP_SERVER_PROTOCOL_H_
 
@@ -18,6 +19,7 @@
 #include "mta/smtp/line_splitter.h"
 #include "mta/smtp/message_sink.h"
 #include "mta/smtp/reply.h"
+#include "mta/smtp/server_auth.h"
 #include "mta/smtp/smtp_limits.h"
 
 namespace ringmta::smtp {
@@ -32,7 +34,14 @@ struct ServerConfig {
   size_t command_line_bytes_max = ringmta::limits::kSmtpCommandLineBytesMax;
   size_t text_line_bytes_max = ringmta::limits::kSmtpTextLineBytesMax;
   bool advertise_starttls = false;
-  bool auth_enabled = false;  // advertise AUTH PLAIN LOGIN
+  // AUTH PLAIN LOGIN (RFC 4954), when an Authenticator is also given.
+  bool auth_enabled = false;
+  // RFC 4954 §4 / RFC 4616 §6: PLAIN and LOGIN send the password in clear,
+  // so AUTH is offered only under TLS unless this allows it.
+  bool auth_plaintext_allowed = false;
+  // The MSA role (RFC 6409 §4.3): MAIL needs a successful AUTH first.
+  bool auth_required = false;
+  int auth_failures_max = 3;  // failed AUTHs, then 421 and close
   // Bare CR/LF in DATA/BDAT, and bare LF ending a command (reject: 500).
   BareLinePolicy bare_line_policy = BareLinePolicy::kReject;
 };
@@ -64,9 +73,10 @@ enum class Action {
 //   and Feed the kept bytes again. Timers call OnTimeout; drain OnShutdown.
 class ServerProtocol {
  public:
-  // `sink` and `policy` (nullable: accept all) must outlive this object.
+  // `sink`, `policy` (nullable: accept all) and `authenticator` (nullable:
+  // no AUTH) must outlive this object.
   ServerProtocol(const ServerConfig& config, MessageSink* sink, PeerInfo peer,
-                 RecipientPolicy* policy = nullptr);
+                 RecipientPolicy* policy = nullptr, Authenticator* authenticator = nullptr);
   ~ServerProtocol();
   ServerProtocol(const ServerProtocol&) = delete;
   ServerProtocol& operator=(const ServerProtocol&) = delete;
@@ -90,6 +100,8 @@ class ServerProtocol {
   // The pending action (at most one), which is then cleared.
   Action TakeAction();
   bool closed() const { return phase_ == Phase::kClosed; }
+  // The identity a successful AUTH proved, or empty.
+  const std::string& auth_user() const { return auth_user_; }
 
  private:
   enum class Phase { kCommand, kData, kBdat, kCommitPending, kTlsPending, kClosed };
@@ -109,6 +121,9 @@ class ServerProtocol {
   void HandleBdat(std::string_view argument);
   void HandleStartTls(std::string_view argument);
   void HandleAuth(std::string_view argument);
+  void ContinueAuth(SaslStep step);
+  void FailAuth();
+  bool AuthOffered() const;
   std::optional<Reply> CheckBdatAllowed();
 
   void AppendBody(std::string_view piece);
@@ -123,6 +138,7 @@ class ServerProtocol {
   const ServerConfig config_;
   MessageSink* const sink_;
   RecipientPolicy* const policy_;
+  Authenticator* const authenticator_;
   const PeerInfo peer_;
   LineSplitter splitter_;
   std::string output_;
@@ -134,6 +150,11 @@ class ServerProtocol {
   std::string helo_name_;
   int errors_ = 0;
   int transactions_ = 0;  // accepted MAIL commands
+
+  // AUTH (RFC 4954): the exchange in progress, if any, and its outcome.
+  std::optional<SaslExchange> sasl_;
+  std::string auth_user_;
+  int auth_failures_ = 0;
 
   // The mail transaction (RFC 5321 §3.3), from MAIL to its end or RSET.
   bool in_transaction_ = false;

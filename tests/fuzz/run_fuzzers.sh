@@ -8,7 +8,7 @@ set -eu
 
 seconds="${1:-60}"
 [ $# -gt 0 ] && shift
-targets="${*:-command_fuzzer address_fuzzer data_codec_fuzzer server_protocol_fuzzer}"
+targets="${*:-command_fuzzer address_fuzzer data_codec_fuzzer server_protocol_fuzzer client_protocol_fuzzer}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="${FUZZ_WORK_DIR:-${TMPDIR:-/tmp}/ringmta-fuzz}"
 cxx="${CXX_FUZZ:-clang++-14}"

@@ -1,0 +1,80 @@
+#include "mta/daemon/shard_services.h"
+
+#include "mta/base/clock.h"
+#include "mta/base/log.h"
+#include "mta/io/block_on.h"
+#include "queue/recovery.h"
+
+namespace ringmta::daemon {
+namespace {
+
+void LogRecovery(int shard, const queue::RecoveryResult& result) {
+  Log(LogLevel::kInfo,
+      "shard %d queue recovered in %d ms: %d messages, %d segments, %d records%s", shard,
+      static_cast<int>(result.elapsed_ms), static_cast<int>(result.messages),
+      static_cast<int>(result.segments_scanned), static_cast<int>(result.records_replayed),
+      result.truncated ? ", torn tail truncated" : "");
+  if (result.damaged_regions > 0 || !result.quarantined_ids.empty()) {
+    Log(LogLevel::kError,
+        "shard %d queue damage: %d regions, %d bytes dropped, %d messages quarantined", shard,
+        static_cast<int>(result.damaged_regions), static_cast<int>(result.bytes_dropped),
+        static_cast<int>(result.quarantined_ids.size()));
+  }
+}
+
+}  // namespace
+
+ShardServices::ShardServices(int shards, std::string spool_directory, std::string hostname,
+                             relay::RelayConfig relay_config_in, relay::Router router_in)
+    : spool_directory(std::move(spool_directory)), relay_config(std::move(relay_config_in)),
+      router(std::move(router_in)) {
+  for (int shard = 0; shard < shards; ++shard) {
+    queues.push_back(std::make_unique<queue::ShardQueue>());
+    queues.back()->shard = shard;
+    queues.back()->hostname = hostname;
+    relays.push_back(
+        std::make_unique<relay::RelayShard>(relay_config, router, &relays, *queues.back()));
+  }
+}
+
+ShardServices::~ShardServices() {
+  // Jobs still in a mailbox when the shards stopped belong to nobody now.
+  for (auto& relay : relays) relay->DeleteOrphanedJobs();
+}
+
+absl::Status StartShardServices(io::Shard& shard, void* context) {
+  auto* services = static_cast<ShardServices*>(context);
+  queue::ShardQueue& queue = *services->queues[shard.index()];
+  std::string directory = services->spool_directory + "/shard-" + std::to_string(shard.index());
+  absl::StatusOr<queue::RecoveryResult> recovered =
+      queue::RecoverShard(directory, shard.index(), &queue.index);
+  if (!recovered.ok()) return recovered.status();
+  LogRecovery(shard.index(), *recovered);
+  absl::Status removed = queue::RemoveDeadSegments(directory, recovered->dead_segments, &queue.index);
+  if (!removed.ok()) Log(LogLevel::kWarning, "%s", std::string(removed.message()));
+  constexpr uint64_t kCounterMask = (uint64_t{1} << 56) - 1;
+  queue.next_id = queue::FirstMessageId(shard.index(), recovered->highest_message_id,
+                                        WallNowMs() * 1000) &
+                  kCounterMask;
+
+  queue::SpoolOptions options;
+  options.directory = services->spool_directory;
+  options.shard = shard.index();
+  options.on_segment_created = [&queue](uint32_t segment) { queue.index.TrackSegment(segment); };
+  absl::StatusOr<std::unique_ptr<queue::Spool>> spool = io::BlockOn(
+      shard.reactor(), queue::Spool::Open(shard.reactor(), options, recovered->next_segment));
+  if (!spool.ok()) return spool.status();
+  queue.spool = std::move(*spool);
+  return services->relays[shard.index()]->Start(shard);
+}
+
+void StopShardServices(io::Shard& shard, void* context) {
+  auto* services = static_cast<ShardServices*>(context);
+  services->relays[shard.index()]->Close();
+  queue::ShardQueue& queue = *services->queues[shard.index()];
+  if (queue.spool == nullptr) return;
+  io::BlockOn(shard.reactor(), queue.spool->Close());
+  queue.spool.reset();
+}
+
+}  // namespace ringmta::daemon

@@ -1,0 +1,40 @@
+// Per-shard services and their life on the shard's own thread: before the
+// shard accepts, its queue is recovered by replay, dead segments go, its
+// spool opens and delivery starts (queued mail is scheduled); after its
+// last session, they close in reverse. The daemon passes StartShardServices
+// and StopShardServices as the ShardGroup's hooks.
+#ifndef RINGMTA_MTA_DAEMON_SHARD_SERVICES_H_
+#define RINGMTA_MTA_DAEMON_SHARD_SERVICES_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "mta/io/shard.h"
+#include "mta/relay/relay_config.h"
+#include "mta/relay/relay_shard.h"
+#include "mta/relay/route.h"
+#include "queue/shard_queue.h"
+
+namespace ringmta::daemon {
+
+struct ShardServices {
+  ShardServices(int shards, std::string spool_directory, std::string hostname,
+                relay::RelayConfig relay_config, relay::Router router);
+  // After every shard thread has ended.
+  ~ShardServices();
+
+  std::string spool_directory;
+  relay::RelayConfig relay_config;
+  relay::Router router;
+  std::vector<std::unique_ptr<queue::ShardQueue>> queues;  // by shard
+  relay::RelayShards relays;                               // by shard
+};
+
+absl::Status StartShardServices(io::Shard& shard, void* services);
+void StopShardServices(io::Shard& shard, void* services);
+
+}  // namespace ringmta::daemon
+
+#endif  // RINGMTA_MTA_DAEMON_SHARD_SERVICES_H_

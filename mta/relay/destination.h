@@ -1,0 +1,99 @@
+// Destination: one route (smart host or MX site) on its owner shard. Jobs
+// wait in a bounded ready queue; outbound sessions take them. The number of
+// sessions follows a concurrency window that starts small, grows with each
+// delivery and halves when connections fail (Postfix's scheduler); repeated
+// connection failures put the destination in backoff, during which new jobs
+// are deferred at once and a single probe session tests the waters.
+// Not here: SMTP (outbound_session) or what outcomes mean (queue_runner).
+#ifndef RINGMTA_MTA_RELAY_DESTINATION_H_
+#define RINGMTA_MTA_RELAY_DESTINATION_H_
+
+#include <coroutine>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "mta/io/timer_wheel.h"
+#include "mta/relay/delivery_job.h"
+#include "mta/relay/relay_config.h"
+
+namespace ringmta::relay {
+
+class RelayShard;
+
+class Destination {
+ public:
+  Destination(RelayShard& relay, std::string key, std::vector<NextHop> hops);
+  ~Destination();
+  Destination(const Destination&) = delete;
+  Destination& operator=(const Destination&) = delete;
+
+  // Takes the job; it goes home with outcomes later, whatever happens.
+  void Submit(DeliveryJob* job);
+
+  // For sessions: the next job, or nullptr after `idle_ms` without one (or
+  // at shutdown). The session owns the job until it calls Finish.
+  class NextJobAwaiter;
+  NextJobAwaiter NextJob(int64_t idle_ms);
+  void Finish(DeliveryJob* job);
+
+  void OnConnected();
+  void OnConnectFailed();
+  void OnDelivered();
+  void OnSessionEnded();
+  // Wakes idle sessions with nullptr and defers queued jobs: shutdown.
+  void Stop();
+
+  const std::string& key() const { return key_; }
+  const std::vector<NextHop>& hops() const { return hops_; }
+  void set_hops(std::vector<NextHop> hops) { hops_ = std::move(hops); }
+  size_t queued() const { return ready_.size(); }
+  int sessions() const { return sessions_; }
+  int window() const { return window_; }
+  bool idle() const { return sessions_ == 0 && ready_.empty(); }
+
+  class NextJobAwaiter {
+   public:
+    NextJobAwaiter(Destination& destination, int64_t idle_ms);
+    NextJobAwaiter(const NextJobAwaiter&) = delete;
+    NextJobAwaiter& operator=(const NextJobAwaiter&) = delete;
+    bool await_ready();
+    void await_suspend(std::coroutine_handle<> handle);
+    DeliveryJob* await_resume() const { return job_; }
+
+   private:
+    friend class Destination;
+    static void OnTimeout(io::Timer* timer, void* context);
+    void Wake(DeliveryJob* job);
+
+    Destination& destination_;
+    int64_t idle_ms_;
+    io::Timer timer_;
+    std::coroutine_handle<> handle_;
+    DeliveryJob* job_ = nullptr;
+    NextJobAwaiter* next_ = nullptr;
+    NextJobAwaiter* prev_ = nullptr;
+  };
+
+ private:
+  void MaybeStartSession();
+  void DeferAll(std::string reason);
+  void Unlink(NextJobAwaiter* waiter);
+  bool in_backoff() const;
+
+  RelayShard& relay_;
+  std::string key_;
+  std::vector<NextHop> hops_;
+  std::deque<DeliveryJob*> ready_;
+  NextJobAwaiter* idle_head_ = nullptr;  // sessions waiting for a job
+  int sessions_ = 0;
+  int window_;
+  int consecutive_failures_ = 0;
+  int64_t backoff_until_ms_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace ringmta::relay
+
+#endif  // RINGMTA_MTA_RELAY_DESTINATION_H_

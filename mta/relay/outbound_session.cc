@@ -1,0 +1,348 @@
+#include "mta/relay/outbound_session.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "mta/base/log.h"
+#include "mta/io/operation.h"
+#include "mta/io/socket.h"
+#include "mta/relay/destination.h"
+#include "mta/relay/relay_shard.h"
+#include "mta/smtp/client_protocol.h"
+#include "queue/records.h"
+
+namespace ringmta::relay {
+namespace {
+
+// One connected SMTP conversation: the socket, the client state machine,
+// and the pump that moves bytes between them.
+class Connection {
+ public:
+  Connection(RelayShard& relay, int fd, std::string host)
+      : relay_(relay), host_(std::move(host)),
+        socket_(relay.reactor(), relay.shard().buffers(), fd, &relay.sessions_scope()),
+        client_(ClientConfigFor(relay.config())) {}
+
+  static smtp::ClientConfig ClientConfigFor(const RelayConfig& config) {
+    smtp::ClientConfig client;
+    client.ehlo_name = config.ehlo_name;
+    client.use_bdat = config.use_bdat;
+    return client;
+  }
+
+  // Sends pending output, then returns the next action, reading (with the
+  // phase's timeout) as long as there is none.
+  io::Task<smtp::ClientAction> Next() {
+    for (;;) {
+      if (!co_await Flush()) continue;  // the failure queued kClose
+      smtp::ClientAction action = client_.TakeAction();
+      if (action != smtp::ClientAction::kNone) co_return action;
+      if (client_.phase() == smtp::ClientProtocol::Phase::kClosed) co_return smtp::ClientAction::kClose;
+      int64_t timeout_ms = client_.phase() == smtp::ClientProtocol::Phase::kAwaitingFinalReply
+                               ? relay_.config().final_reply_timeout_ms
+                               : relay_.config().reply_timeout_ms;
+      int32_t received = co_await socket_.Receive(timeout_ms);
+      if (received > 0) {
+        client_.Feed(socket_.chunk());
+      } else {
+        client_.OnTransportFailure(received == -ETIMEDOUT ? smtp::TransportFailure::kTimeout
+                                                          : smtp::TransportFailure::kConnectionLost);
+      }
+    }
+  }
+
+  // False if sending failed (the client is told; it will close).
+  io::Task<bool> Flush() {
+    std::string& output = client_.output();
+    if (output.empty()) co_return true;
+    int32_t sent = co_await socket_.SendAll(output, relay_.config().reply_timeout_ms);
+    output.clear();
+    if (sent < 0) {
+      client_.OnTransportFailure(sent == -ETIMEDOUT ? smtp::TransportFailure::kTimeout
+                                                    : smtp::TransportFailure::kConnectionLost);
+      co_return false;
+    }
+    co_return true;
+  }
+
+  io::Task<void> Close() {
+    if (!client_.output().empty()) co_await Flush();
+    co_await socket_.Close();
+  }
+
+  smtp::ClientProtocol& client() { return client_; }
+  const std::string& host() const { return host_; }
+
+ private:
+  RelayShard& relay_;
+  std::string host_;
+  io::Socket socket_;
+  smtp::ClientProtocol client_;
+};
+
+// Addresses of a hop: an IP literal as is, a name through DNS.
+io::Task<std::vector<dns::IpAddress>> AddressesOf(RelayShard& relay, const NextHop& hop) {
+  if (std::optional<dns::IpAddress> literal = dns::IpAddress::Parse(hop.host)) {
+    co_return std::vector<dns::IpAddress>{*literal};
+  }
+  absl::StatusOr<std::vector<dns::IpAddress>> resolved =
+      co_await relay.resolver().ResolveAddresses(hop.host, &relay.sessions_scope());
+  if (!resolved.ok()) co_return std::vector<dns::IpAddress>{};
+  co_return *std::move(resolved);
+}
+
+// Connects to the first hop that takes us to kReady (greeting and EHLO
+// accepted). Null if none did; `why` then says what went wrong last.
+io::Task<std::unique_ptr<Connection>> ConnectToAny(RelayShard& relay, Destination& destination,
+                                                   std::string* why) {
+  *why = "no host to try";
+  for (const NextHop& hop : destination.hops()) {
+    std::vector<dns::IpAddress> addresses = co_await AddressesOf(relay, hop);
+    if (addresses.empty()) *why = "cannot resolve " + hop.host;
+    for (const dns::IpAddress& address : addresses) {
+      if (relay.stopping()) co_return nullptr;
+      sockaddr_storage storage{};
+      socklen_t length = address.ToSockaddr(hop.port, &storage);
+      int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) {
+        *why = "socket: " + std::string(std::strerror(errno));
+        continue;
+      }
+      std::string host = hop.host + "[" + address.ToString() + "]";
+      auto connection = std::make_unique<Connection>(relay, fd, host);
+      int32_t connected = co_await io::Connect(relay.reactor(), &relay.sessions_scope(), fd,
+                                               reinterpret_cast<const sockaddr*>(&storage), length,
+                                               relay.config().connect_timeout_ms);
+      if (connected < 0) {
+        *why = "connect to " + host + ": " + std::strerror(-connected);
+        co_await connection->Close();
+        continue;
+      }
+      smtp::ClientAction action = co_await connection->Next();
+      if (action == smtp::ClientAction::kReady) co_return connection;
+      *why = host + " refused: " + connection->client().close_reply().Summary(200);
+      co_await connection->Close();
+    }
+  }
+  co_return nullptr;
+}
+
+smtp::BodyType ToBodyType(queue::BodyType type) {
+  switch (type) {
+    case queue::BodyType::k8BitMime: return smtp::BodyType::k8BitMime;
+    case queue::BodyType::k7Bit: return smtp::BodyType::k7Bit;
+    default: return smtp::BodyType::kUnspecified;
+  }
+}
+
+smtp::DsnRet ToRet(queue::DsnRet ret) {
+  switch (ret) {
+    case queue::DsnRet::kFull: return smtp::DsnRet::kFull;
+    case queue::DsnRet::kHeaders: return smtp::DsnRet::kHeaders;
+    default: return smtp::DsnRet::kUnspecified;
+  }
+}
+
+// The envelope for this job's recipients, from its MessageBegin on disk.
+io::Task<absl::StatusOr<smtp::OutboundMessage>> LoadEnvelope(RelayShard& relay,
+                                                             const DeliveryJob& job) {
+  std::string payload;
+  absl::Status read = co_await relay.segments().Read(job.shard_directory, job.begin, &payload);
+  if (!read.ok()) co_return read;
+  absl::StatusOr<queue::Record> record = queue::DecodeRecord(payload);
+  if (!record.ok()) co_return record.status();
+  const auto* begin = std::get_if<queue::MessageBegin>(&*record);
+  if (begin == nullptr || begin->message_id != job.message_id) {
+    co_return absl::DataLossError("record at the message's begin is not its MessageBegin");
+  }
+  smtp::OutboundMessage message;
+  message.mail_from = begin->sender;
+  message.size_bytes = job.body_bytes;
+  message.body = ToBodyType(begin->body_type);
+  message.smtputf8 = begin->smtputf8;
+  message.ret = ToRet(begin->ret);
+  message.envid = begin->envid;
+  for (uint32_t index : job.recipients) {
+    if (index >= begin->recipients.size()) co_return absl::DataLossError("recipient index");
+    const queue::Recipient& recipient = begin->recipients[index];
+    message.recipients.push_back({recipient.address, recipient.notify, recipient.orcpt});
+  }
+  co_return message;
+}
+
+// A piece of the body: chunk `index` of the job, read back from disk.
+io::Task<absl::Status> LoadChunk(RelayShard& relay, const DeliveryJob& job, size_t index,
+                                 std::string* payload, std::string_view* data) {
+  absl::Status read = co_await relay.segments().Read(job.shard_directory, job.chunks[index], payload);
+  if (!read.ok()) co_return read;
+  absl::StatusOr<queue::Record> record = queue::DecodeRecord(*payload);
+  if (!record.ok()) co_return record.status();
+  const auto* chunk = std::get_if<queue::BodyChunk>(&*record);
+  if (chunk == nullptr || chunk->message_id != job.message_id || chunk->chunk_index != index) {
+    co_return absl::DataLossError("body chunk out of place");
+  }
+  *data = chunk->data;
+  co_return absl::OkStatus();
+}
+
+std::string DefaultStatus(int code) {
+  if (code >= 200 && code < 300) return "2.0.0";
+  if (code >= 500) return "5.0.0";
+  return "4.0.0";
+}
+
+void SetOutcomes(DeliveryJob& job, const smtp::MessageResult& result, const std::string& host) {
+  job.outcomes.clear();
+  for (size_t i = 0; i < job.recipients.size(); ++i) {
+    RecipientOutcome outcome;
+    outcome.index = job.recipients[i];
+    outcome.remote_host = host;
+    const smtp::ServerReply& reply =
+        i < result.recipients.size() ? result.Outcome(i) : result.final_reply;
+    bool accepted = i < result.recipients.size() && result.recipients[i].accepted();
+    outcome.code = reply.code;
+    outcome.status = reply.enhanced.empty() ? DefaultStatus(reply.code) : reply.enhanced;
+    outcome.diagnostic = reply.empty() ? "no reply" : reply.Summary(512);
+    if (accepted && result.uncertain) {
+      outcome.kind = OutcomeKind::kDeferred;
+      outcome.uncertain = true;
+      outcome.status = "4.4.2";
+      outcome.diagnostic = "delivery uncertain: no reply after the end of the message";
+    } else if (reply.IsPositive()) {
+      outcome.kind = OutcomeKind::kDelivered;
+    } else if (reply.IsPermanent()) {
+      outcome.kind = OutcomeKind::kFailed;
+    } else {
+      outcome.kind = OutcomeKind::kDeferred;
+    }
+    job.outcomes.push_back(std::move(outcome));
+  }
+}
+
+// Delivers one job over a ready connection. True if the connection can
+// carry another message.
+io::Task<bool> Deliver(RelayShard& relay, Connection& connection, DeliveryJob& job) {
+  absl::StatusOr<smtp::OutboundMessage> message = co_await LoadEnvelope(relay, job);
+  if (!message.ok()) {
+    Log(LogLevel::kError, "queue %s: %s", queue::FormatQueueId(job.message_id),
+        std::string(message.status().message()));
+    job.SetAllOutcomes(OutcomeKind::kDeferred, 0, "4.3.0",
+                       "cannot read the queued message: " + std::string(message.status().message()));
+    co_return true;
+  }
+  connection.client().StartMessage(*std::move(message));
+  std::string payload;
+  size_t next_chunk = 0;
+  for (;;) {
+    smtp::ClientAction action = co_await connection.Next();
+    switch (action) {
+      case smtp::ClientAction::kNeedBody:
+        while (connection.client().phase() == smtp::ClientProtocol::Phase::kSendingBody) {
+          if (next_chunk >= job.chunks.size()) {
+            connection.client().SupplyBody("", true);
+          } else {
+            std::string_view data;
+            absl::Status loaded = co_await LoadChunk(relay, job, next_chunk, &payload, &data);
+            if (!loaded.ok()) {
+              // Never send a damaged body: drop the connection mid-message
+              // so the server discards it.
+              connection.client().OnTransportFailure(smtp::TransportFailure::kConnectionLost);
+              job.SetAllOutcomes(OutcomeKind::kDeferred, 0, "4.3.0",
+                                 "cannot read the queued body: " + std::string(loaded.message()));
+              co_return false;
+            }
+            ++next_chunk;
+            connection.client().SupplyBody(data, next_chunk == job.chunks.size());
+          }
+          if (!co_await connection.Flush()) break;
+        }
+        break;
+      case smtp::ClientAction::kMessageDone: {
+        std::optional<smtp::MessageResult> result = connection.client().TakeMessageResult();
+        if (result) SetOutcomes(job, *result, connection.host());
+        co_return connection.client().phase() != smtp::ClientProtocol::Phase::kClosed;
+      }
+      case smtp::ClientAction::kClose:
+        if (std::optional<smtp::MessageResult> result = connection.client().TakeMessageResult()) {
+          SetOutcomes(job, *result, connection.host());
+        } else if (job.outcomes.empty()) {
+          job.SetAllOutcomes(OutcomeKind::kDeferred, connection.client().close_reply().code,
+                             "4.4.2", "connection closed: " +
+                                          connection.client().close_reply().Summary(200),
+                             connection.host());
+        }
+        co_return false;
+      case smtp::ClientAction::kStartTls:
+        connection.client().OnTransportFailure(smtp::TransportFailure::kTlsFailed);
+        break;
+      case smtp::ClientAction::kReady:
+      case smtp::ClientAction::kNone:
+        break;
+    }
+  }
+}
+
+// After a message, the client may still owe replies (RSET after a failed
+// transaction): pumps until it can take the next message. False if the
+// connection closed instead.
+io::Task<bool> WaitReady(Connection& connection) {
+  while (!connection.client().ready_for_message()) {
+    smtp::ClientAction action = co_await connection.Next();
+    if (action == smtp::ClientAction::kClose) co_return false;
+  }
+  co_return true;
+}
+
+}  // namespace
+
+io::Task<void> RunOutboundSession(RelayShard& relay, Destination& destination) {
+  DeliveryJob* job = co_await destination.NextJob(0);
+  std::unique_ptr<Connection> connection;
+  int messages = 0;
+  while (job != nullptr) {
+    if (connection != nullptr && !co_await WaitReady(*connection)) {
+      co_await connection->Close();
+      connection.reset();
+    }
+    if (connection == nullptr) {
+      std::string why;
+      connection = co_await ConnectToAny(relay, destination, &why);
+      if (connection == nullptr) {
+        destination.OnConnectFailed();
+        job->SetAllOutcomes(OutcomeKind::kDeferred, 0, "4.4.1", why);
+        destination.Finish(job);
+        break;
+      }
+      destination.OnConnected();
+    }
+    bool reusable = co_await Deliver(relay, *connection, *job);
+    bool delivered = false;
+    for (const RecipientOutcome& outcome : job->outcomes) {
+      delivered |= outcome.kind == OutcomeKind::kDelivered;
+    }
+    destination.Finish(job);
+    if (delivered) destination.OnDelivered();
+    if (!reusable) break;
+    if (++messages >= relay.config().messages_per_connection_max || relay.stopping()) break;
+    job = co_await destination.NextJob(relay.config().idle_timeout_ms);
+  }
+  if (connection != nullptr) {
+    if (connection->client().ready_for_message()) {
+      connection->client().Quit();
+      // The answer to QUIT matters little; a short wait is polite enough.
+      while (co_await connection->Next() != smtp::ClientAction::kClose) {
+      }
+    }
+    co_await connection->Close();
+  }
+  destination.OnSessionEnded();
+}
+
+}  // namespace ringmta::relay

@@ -1,0 +1,342 @@
+#include "mta/relay/queue_runner.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "mta/base/clock.h"
+#include "mta/base/log.h"
+#include "mta/relay/relay_shard.h"
+#include "queue/queue_limits.h"
+#include "queue/recovery.h"
+#include "queue/records.h"
+
+namespace ringmta::relay {
+namespace {
+
+// Due messages dispatched per timer firing: a restart with a million queued
+// messages must not stall the shard's loop in one turn.
+constexpr int kDispatchBatchMax = 1000;
+// How often dead segments are looked for: deleting a few seconds late
+// costs only disk space.
+constexpr int64_t kSweepIntervalMs = 5'000;
+// A delivery whose final reply never came may have succeeded; retrying it
+// soon would likely duplicate it, so it waits at least this long (DESIGN §3:
+// "delivery uncertain" is logged, not blindly retried).
+constexpr int64_t kUncertainRetryMs = 3'600'000;
+
+queue::EnhancedStatus ParseStatus(const std::string& text, OutcomeKind kind) {
+  queue::EnhancedStatus status{static_cast<uint8_t>(kind == OutcomeKind::kDelivered ? 2
+                                                    : kind == OutcomeKind::kFailed  ? 5
+                                                                                    : 4),
+                               0, 0};
+  unsigned parts[3] = {0, 0, 0};
+  const char* at = text.data();
+  const char* end = text.data() + text.size();
+  for (int i = 0; i < 3 && at < end; ++i) {
+    auto [next, error] = std::from_chars(at, end, parts[i]);
+    if (error != std::errc()) return status;
+    at = next < end && *next == '.' ? next + 1 : next;
+  }
+  if (parts[0] >= 2 && parts[0] <= 5 && parts[1] < 1000 && parts[2] < 1000) {
+    status = {static_cast<uint8_t>(parts[0]), static_cast<uint16_t>(parts[1]),
+              static_cast<uint16_t>(parts[2])};
+  }
+  return status;
+}
+
+}  // namespace
+
+QueueRunner::QueueRunner(RelayShard& relay)
+    : relay_(relay), timer_(&QueueRunner::OnTimer, this), sweep_timer_(&QueueRunner::OnSweep, this) {}
+
+QueueRunner::~QueueRunner() {
+  relay_.reactor().timers().Cancel(&timer_);
+  relay_.reactor().timers().Cancel(&sweep_timer_);
+}
+
+void QueueRunner::Start() {
+  relay_.reactor().timers().Schedule(&sweep_timer_, relay_.reactor().now_ms() + kSweepIntervalMs);
+}
+
+void QueueRunner::Stop() {
+  stopped_ = true;
+  relay_.reactor().timers().Cancel(&timer_);
+  relay_.reactor().timers().Cancel(&sweep_timer_);
+}
+
+void QueueRunner::OnSweep(io::Timer*, void* context) {
+  auto* self = static_cast<QueueRunner*>(context);
+  self->SweepSegments();
+  if (!self->stopped_) {
+    self->relay_.reactor().timers().Schedule(&self->sweep_timer_,
+                                             self->relay_.reactor().now_ms() + kSweepIntervalMs);
+  }
+}
+
+void QueueRunner::SweepSegments() {
+  queue::ShardQueue& queue = relay_.queue();
+  if (queue.spool == nullptr) return;
+  uint32_t keep_from = queue.spool->current_segment();
+  if (!queue.open_transfer_segments.empty()) {
+    keep_from = std::min(keep_from, *queue.open_transfer_segments.begin());
+  }
+  std::vector<uint32_t> dead = queue.index.DeadSegments(keep_from);
+  if (dead.empty()) return;
+  // Blocking unlink + directory fsync on the shard's thread: at most once
+  // per sweep and per segment (64 MiB of mail), so it stays off the hot path.
+  absl::Status removed = queue::RemoveDeadSegments(queue.spool->shard_directory(), dead, &queue.index);
+  if (!removed.ok()) {
+    Log(LogLevel::kWarning, "cannot remove dead segments: %s", std::string(removed.message()));
+  } else {
+    for (uint32_t segment : dead) relay_.segments().Forget(queue.spool->shard_directory(), segment);
+  }
+}
+
+int64_t QueueRunner::BackoffMs(uint32_t attempts) {
+  const RelayConfig& config = relay_.config();
+  int64_t delay = config.retry_initial_ms;
+  for (uint32_t i = 1; i < attempts && delay < config.retry_max_ms; ++i) delay *= 2;
+  delay = std::min(delay, config.retry_max_ms);
+  // +-20% so deferrals from one burst spread out instead of returning together.
+  double jitter = absl::Uniform(random_, 0.8, 1.2);
+  return std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(delay) * jitter));
+}
+
+void QueueRunner::Schedule(uint64_t id, int64_t due_ms) {
+  if (stopped_) return;
+  schedule_.insert({due_ms, id});
+  ArmTimer();
+}
+
+void QueueRunner::ArmTimer() {
+  if (schedule_.empty() || stopped_) return;
+  int64_t wait_ms = std::max<int64_t>(0, schedule_.begin()->first - WallNowMs());
+  // Wall-clock due times (they survive restarts) become a monotonic timer.
+  wait_ms = std::min<int64_t>(wait_ms, 3'600'000);
+  int64_t deadline = relay_.reactor().now_ms() + wait_ms;
+  if (!timer_.armed() || timer_.deadline_ms() > deadline) {
+    relay_.reactor().timers().Schedule(&timer_, deadline);
+  }
+}
+
+void QueueRunner::OnTimer(io::Timer*, void* context) { static_cast<QueueRunner*>(context)->RunDue(); }
+
+void QueueRunner::RunDue() {
+  int64_t now_ms = WallNowMs();
+  int dispatched = 0;
+  while (!schedule_.empty() && schedule_.begin()->first <= now_ms && dispatched < kDispatchBatchMax) {
+    uint64_t id = schedule_.begin()->second;
+    schedule_.erase(schedule_.begin());
+    if (in_flight_.contains(id)) continue;  // its outcome reschedules it
+    in_flight_.insert(id);
+    ++dispatched;
+    io::Spawn(relay_.reactor(), relay_.shard().tasks(), Dispatch(id));
+  }
+  ArmTimer();
+}
+
+io::Task<void> QueueRunner::Dispatch(uint64_t id) {
+  struct Group {
+    std::string key;
+    std::vector<NextHop> hops;
+    std::vector<uint32_t> recipients;
+  };
+  queue::MessageEntry* entry = relay_.queue().index.Find(id);
+  if (entry == nullptr || entry->quarantined) {
+    in_flight_.erase(id);
+    co_return;
+  }
+  int64_t now_ms = WallNowMs();
+  if (now_ms >= entry->deadline_ms) {
+    Expire(*entry);
+    in_flight_.erase(id);
+    FinishIfDone(id);
+    co_return;
+  }
+  // Pending recipients that are due, by domain.
+  std::vector<std::pair<std::string, std::vector<uint32_t>>> domains;
+  for (uint32_t i = 0; i < entry->recipients.size(); ++i) {
+    const queue::RecipientEntry& recipient = entry->recipients[i];
+    if (recipient.state != queue::RecipientState::kPending || recipient.next_attempt_ms > now_ms) {
+      continue;
+    }
+    std::string domain = DomainOf(recipient.address);
+    auto it = std::find_if(domains.begin(), domains.end(),
+                           [&](const auto& d) { return d.first == domain; });
+    if (it == domains.end()) it = domains.insert(domains.end(), {domain, {}});
+    it->second.push_back(i);
+  }
+  std::vector<Group> groups;
+  for (auto& [domain, indices] : domains) {
+    Group group;
+    if (const NextHop* hop = relay_.router().SmartHostFor(domain)) {
+      group = Group{SmartHostKey(*hop), {*hop}, indices};
+    } else {
+      absl::StatusOr<dns::MxResult> mx = co_await relay_.resolver().ResolveMx(domain);
+      if (!mx.ok()) {
+        bool permanent = mx.status().code() == absl::StatusCode::kNotFound ||
+                         mx.status().code() == absl::StatusCode::kFailedPrecondition ||
+                         mx.status().code() == absl::StatusCode::kInvalidArgument;
+        if (mx.status().code() == absl::StatusCode::kCancelled) break;  // shutting down
+        // RFC 7505 §3: a null MX bounces with 5.1.10; an unknown domain 5.1.2.
+        std::string status = !permanent ? "4.4.3"
+                             : mx.status().code() == absl::StatusCode::kFailedPrecondition ? "5.1.10"
+                                                                                           : "5.1.2";
+        for (uint32_t index : indices) {
+          RecordOutcome(id, RecipientOutcome{index,
+                                             permanent ? OutcomeKind::kFailed : OutcomeKind::kDeferred,
+                                             0, status, "dns: " + std::string(mx.status().message()),
+                                             "", false});
+        }
+        continue;
+      }
+      std::vector<std::string> names;
+      for (const dns::MxHost& host : mx->hosts) {
+        group.hops.push_back(NextHop{host.name, relay_.config().mx_port});
+        names.push_back(host.name);
+      }
+      group.key = MxSiteKey(names, relay_.config().mx_port);
+      group.recipients = indices;
+    }
+    groups.push_back(std::move(group));
+  }
+  // The index may have changed while DNS answered.
+  entry = relay_.queue().index.Find(id);
+  if (entry == nullptr || groups.empty() || relay_.stopping()) {
+    in_flight_.erase(id);
+    if (entry != nullptr) FinishIfDone(id);
+    co_return;
+  }
+  pending_jobs_[id] = static_cast<int>(groups.size());
+  for (Group& group : groups) {
+    auto* job = new DeliveryJob();
+    job->relays = relay_.all();
+    job->home_shard = relay_.shard().index();
+    job->message_id = id;
+    job->route_key = std::move(group.key);
+    job->hops = std::move(group.hops);
+    job->shard_directory = relay_.queue().spool->shard_directory();
+    job->begin = entry->begin;
+    for (size_t c = 0; c < entry->chunks.size(); ++c) job->chunks.push_back(entry->chunks[c]);
+    job->body_bytes = entry->body_bytes;
+    job->recipients = std::move(group.recipients);
+    relay_.TrackJob(job);
+    relay_.SendJob(job, OwnerShard(job->route_key, relay_.shard().shard_count()));
+  }
+}
+
+void QueueRunner::ApplyOutcome(DeliveryJob* job) {
+  relay_.ForgetJob(job);
+  uint64_t id = job->message_id;
+  for (const RecipientOutcome& outcome : job->outcomes) RecordOutcome(id, outcome);
+  delete job;
+  auto it = pending_jobs_.find(id);
+  if (it != pending_jobs_.end() && --it->second > 0) return;
+  if (it != pending_jobs_.end()) pending_jobs_.erase(it);
+  in_flight_.erase(id);
+  FinishIfDone(id);
+}
+
+void QueueRunner::RecordOutcome(uint64_t id, const RecipientOutcome& outcome) {
+  queue::ShardQueue& queue = relay_.queue();
+  queue::MessageEntry* entry = queue.index.Find(id);
+  if (entry == nullptr || outcome.index >= entry->recipients.size()) return;
+  queue::RecipientEntry& recipient = entry->recipients[outcome.index];
+  if (recipient.state != queue::RecipientState::kPending) return;
+  int64_t now_ms = WallNowMs();
+  queue::RecipientOutcome record;
+  record.message_id = id;
+  record.recipient = outcome.index;
+  record.at_ms = now_ms;
+  record.status = ParseStatus(outcome.status, outcome.kind);
+  record.remote_host = outcome.remote_host.substr(0, queue::kHostBytesMax);
+  record.response = outcome.diagnostic.substr(0, queue::kResponseBytesMax);
+  std::string encoded;
+  uint32_t attempts = recipient.attempts + 1;
+  int64_t retry_at_ms = 0;
+  const char* verb = "delivered";
+  switch (outcome.kind) {
+    case OutcomeKind::kDelivered:
+      encoded = queue::EncodeRecipientDelivered({record});
+      break;
+    case OutcomeKind::kFailed:
+      encoded = queue::EncodeRecipientFailed({record});
+      verb = "bounced";
+      break;
+    case OutcomeKind::kDeferred:
+      retry_at_ms = now_ms + std::max(BackoffMs(attempts), outcome.uncertain ? kUncertainRetryMs : 0);
+      retry_at_ms = std::min(retry_at_ms, entry->deadline_ms);
+      encoded = queue::EncodeRecipientDeferred({record, std::min(attempts, queue::kAttemptsMax),
+                                               retry_at_ms});
+      verb = outcome.uncertain ? "deferred (delivery uncertain)" : "deferred";
+      break;
+  }
+  absl::StatusOr<queue::RecordLocation> location = queue.spool->Append({encoded});
+  uint32_t segment = location.ok() ? location->segment : queue.spool->current_segment();
+  if (!location.ok()) {
+    // The outcome holds in memory; after a restart the recipient would be
+    // tried again (at least once, never lost).
+    Log(LogLevel::kError, "queue %s: cannot record outcome: %s", queue::FormatQueueId(id),
+        std::string(location.status().message()));
+  }
+  switch (outcome.kind) {
+    case OutcomeKind::kDelivered:
+      queue.index.MarkDelivered(id, outcome.index, segment);
+      break;
+    case OutcomeKind::kFailed:
+      queue.index.MarkFailed(id, outcome.index, segment);
+      break;
+    case OutcomeKind::kDeferred:
+      queue.index.MarkDeferred(id, outcome.index, segment, retry_at_ms, attempts);
+      break;
+  }
+  Log(LogLevel::kInfo, "%s %s to=<%s> relay=%s status=%s: %s", queue::FormatQueueId(id), verb,
+      SanitizePeerText(recipient.address, 256), SanitizePeerText(outcome.remote_host, 255),
+      outcome.status, SanitizePeerText(outcome.diagnostic, limits::kLogPeerTextBytesMax * 3));
+  CommitSoon();
+}
+
+void QueueRunner::Expire(queue::MessageEntry& entry) {
+  for (uint32_t i = 0; i < entry.recipients.size(); ++i) {
+    if (entry.recipients[i].state != queue::RecipientState::kPending) continue;
+    // RFC 3463 §3.5: 4.4.7 "delivery time expired", reported as a failure.
+    RecordOutcome(entry.id, RecipientOutcome{i, OutcomeKind::kFailed, 0, "4.4.7",
+                                             "message expired: not delivered before its deadline",
+                                             "", false});
+  }
+}
+
+void QueueRunner::FinishIfDone(uint64_t id) {
+  queue::ShardQueue& queue = relay_.queue();
+  queue::MessageEntry* entry = queue.index.Find(id);
+  if (entry == nullptr || in_flight_.contains(id)) return;
+  int64_t next_due_ms = -1;
+  for (const queue::RecipientEntry& recipient : entry->recipients) {
+    if (recipient.state != queue::RecipientState::kPending) continue;
+    if (next_due_ms < 0 || recipient.next_attempt_ms < next_due_ms) {
+      next_due_ms = recipient.next_attempt_ms;
+    }
+  }
+  if (next_due_ms >= 0) {
+    Schedule(id, next_due_ms);
+    return;
+  }
+  // Every recipient is final. (Bounces for the failed ones: see dsn.h.)
+  queue::MessageDone done{id, WallNowMs(), queue::DoneReason::kAllFinal};
+  absl::StatusOr<queue::RecordLocation> location = queue.spool->Append({queue::EncodeMessageDone(done)});
+  queue.index.RemoveMessage(id, location.ok() ? location->segment : queue.spool->current_segment());
+  CommitSoon();
+}
+
+void QueueRunner::CommitSoon() {
+  if (commit_pending_) return;
+  commit_pending_ = true;
+  io::Spawn(relay_.reactor(), relay_.shard().tasks(), [](QueueRunner* self) -> io::Task<void> {
+    // Outcome records need no acknowledgement; committing them promptly
+    // just keeps a crash from repeating deliveries already made.
+    (void)co_await self->relay_.queue().spool->Commit();
+    self->commit_pending_ = false;
+  }(this));
+}
+
+}  // namespace ringmta::relay

@@ -1,0 +1,73 @@
+// QueueRunner: the home shard's side of delivery. It keeps the schedule of
+// queued messages (when each is next due), turns a due message into one
+// DeliveryJob per route and sends it to the route's owner shard, and
+// applies the outcomes that come back: records in the log, the index, retry
+// times with backoff, expiry at the deadline, and the end of the message.
+// Not here: connections (Destination, outbound sessions).
+#ifndef RINGMTA_MTA_RELAY_QUEUE_RUNNER_H_
+#define RINGMTA_MTA_RELAY_QUEUE_RUNNER_H_
+
+#include <cstdint>
+#include <utility>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/random/random.h"
+#include "mta/io/task.h"
+#include "mta/io/timer_wheel.h"
+#include "mta/relay/delivery_job.h"
+#include "queue/shard_queue.h"
+
+namespace ringmta::relay {
+
+class RelayShard;
+
+class QueueRunner : public queue::CommitListener {
+ public:
+  explicit QueueRunner(RelayShard& relay);
+  void Start();
+  ~QueueRunner() override;
+
+  // Due now (a new message, or one found by recovery).
+  void OnMessageCommitted(uint64_t id) override { Schedule(id, 0); }
+  void Schedule(uint64_t id, int64_t due_ms);
+  // Outcomes from the owner shard; takes the job back and frees it.
+  void ApplyOutcome(DeliveryJob* job);
+  void Stop();
+
+  size_t scheduled() const { return schedule_.size(); }
+  size_t in_flight() const { return in_flight_.size(); }
+  // The retry delay after `attempts` failed attempts (1 = first retry).
+  int64_t BackoffMs(uint32_t attempts);
+
+ private:
+  static void OnTimer(io::Timer* timer, void* context);
+  static void OnSweep(io::Timer* timer, void* context);
+  // Unlinks segments nothing live needs any more (DESIGN §4: disk stays
+  // bounded), every kSweepIntervalMs.
+  void SweepSegments();
+  void ArmTimer();
+  void RunDue();
+  io::Task<void> Dispatch(uint64_t id);
+  void FinishIfDone(uint64_t id);
+  void Expire(queue::MessageEntry& entry);
+  void RecordOutcome(uint64_t id, const RecipientOutcome& outcome);
+  void CommitSoon();
+
+  RelayShard& relay_;
+  // (due_ms, id): the next attempt of every message not in flight.
+  absl::btree_set<std::pair<int64_t, uint64_t>> schedule_;
+  absl::flat_hash_set<uint64_t> in_flight_;  // dispatching or jobs out
+  absl::flat_hash_map<uint64_t, int> pending_jobs_;  // jobs out per message
+  io::Timer timer_;
+  io::Timer sweep_timer_;
+  io::TaskGroup tasks_;
+  absl::BitGen random_;
+  bool commit_pending_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace ringmta::relay
+
+#endif  // RINGMTA_MTA_RELAY_QUEUE_RUNNER_H_

@@ -1,0 +1,143 @@
+#include "mta/relay/relay_shard.h"
+
+#include "mta/base/check.h"
+#include "mta/base/clock.h"
+#include "mta/base/log.h"
+#include "mta/io/block_on.h"
+#include "mta/relay/outbound_session.h"
+
+namespace ringmta::relay {
+namespace {
+
+RelayShard& On(io::Shard& target, void* pointer) {
+  auto* job = static_cast<DeliveryJob*>(pointer);
+  return *(*job->relays)[target.index()];
+}
+
+// Runs on the owner shard.
+void RunAcceptJob(io::Shard& target, uint64_t, void* pointer) {
+  On(target, pointer).AcceptJob(static_cast<DeliveryJob*>(pointer));
+}
+
+// Runs on the home shard.
+void RunApplyOutcome(io::Shard& target, uint64_t, void* pointer) {
+  On(target, pointer).runner().ApplyOutcome(static_cast<DeliveryJob*>(pointer));
+}
+
+}  // namespace
+
+RelayShard::RelayShard(const RelayConfig& config, const Router& router, const RelayShards* all,
+                       queue::ShardQueue& queue)
+    : config_(config), router_(router), all_(all), queue_(queue),
+      outbox_timer_(&RelayShard::OnRetryOutbox, this) {
+  shutdown_node_.on_shutdown = &RelayShard::OnShutdown;
+  shutdown_node_.owner = this;
+}
+
+RelayShard::~RelayShard() {
+  CHECK(destinations_.empty() || shard_ == nullptr || stopping_);
+}
+
+absl::Status RelayShard::Start(io::Shard& shard) {
+  shard_ = &shard;
+  dns::ResolverConfig dns;
+  dns.servers = config_.dns_servers;
+  absl::StatusOr<std::unique_ptr<dns::Resolver>> resolver =
+      dns::Resolver::Create(shard.reactor(), dns);
+  if (!resolver.ok()) return resolver.status();
+  resolver_ = std::move(*resolver);
+  segments_ = std::make_unique<queue::SegmentReader>(shard.reactor());
+  runner_ = std::make_unique<QueueRunner>(*this);
+  queue_.listener = runner_.get();
+  runner_->Start();
+  int64_t now_ms = WallNowMs();
+  size_t scheduled = 0;
+  queue_.index.ForEach([&](const queue::MessageEntry& entry) {
+    if (entry.quarantined) return;
+    int64_t due_ms = entry.deadline_ms;
+    for (const queue::RecipientEntry& recipient : entry.recipients) {
+      if (recipient.state == queue::RecipientState::kPending) {
+        due_ms = std::min(due_ms, recipient.next_attempt_ms);
+      }
+    }
+    runner_->Schedule(entry.id, std::min(due_ms, now_ms + config_.retry_max_ms));
+    ++scheduled;
+  });
+  if (scheduled > 0) Log(LogLevel::kInfo, "%d queued messages scheduled for delivery", static_cast<int>(scheduled));
+  shard.AddShutdownNode(&shutdown_node_);
+  return absl::OkStatus();
+}
+
+void RelayShard::OnShutdown(void* owner) { static_cast<RelayShard*>(owner)->Shutdown(); }
+
+void RelayShard::Shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  shard_->RemoveShutdownNode(&shutdown_node_);
+  runner_->Stop();
+  sessions_scope_.Cancel();
+  for (auto& [key, destination] : destinations_) destination->Stop();
+}
+
+void RelayShard::Close() {
+  if (shard_ == nullptr) return;
+  queue_.listener = nullptr;
+  reactor().timers().Cancel(&outbox_timer_);
+  if (resolver_ != nullptr) io::BlockOn(reactor(), resolver_->Close());
+  resolver_.reset();
+  if (segments_ != nullptr) segments_->CloseAll();
+  // Every session has ended (the shard waited for its tasks).
+  for (auto& [key, destination] : destinations_) CHECK(destination->idle());
+  destinations_.clear();
+  runner_.reset();
+}
+
+void RelayShard::DeleteOrphanedJobs() {
+  for (DeliveryJob* job : jobs_out_) delete job;
+  jobs_out_.clear();
+}
+
+void RelayShard::AcceptJob(DeliveryJob* job) {
+  auto it = destinations_.find(job->route_key);
+  if (it == destinations_.end()) {
+    it = destinations_
+             .emplace(job->route_key,
+                      std::make_unique<Destination>(*this, job->route_key, job->hops))
+             .first;
+  } else if (!job->hops.empty()) {
+    it->second->set_hops(job->hops);  // MX answers may have changed
+  }
+  it->second->Submit(job);
+}
+
+void RelayShard::StartSession(Destination& destination) {
+  io::Spawn(reactor(), shard_->tasks(), RunOutboundSession(*this, destination));
+}
+
+void RelayShard::SendJob(DeliveryJob* job, int owner) {
+  SendOrQueue(owner, io::ShardMessage{&RunAcceptJob, 0, job});
+}
+
+void RelayShard::ReturnJob(DeliveryJob* job) {
+  SendOrQueue(job->home_shard, io::ShardMessage{&RunApplyOutcome, 0, job});
+}
+
+void RelayShard::SendOrQueue(int to, io::ShardMessage message) {
+  if (outbox_.empty() && shard_->Send(to, message)) return;
+  outbox_.push_back({to, message});
+  if (!outbox_timer_.armed()) reactor().timers().Schedule(&outbox_timer_, reactor().now_ms() + 1);
+}
+
+void RelayShard::OnRetryOutbox(io::Timer*, void* context) {
+  auto* self = static_cast<RelayShard*>(context);
+  while (!self->outbox_.empty()) {
+    const Outgoing& next = self->outbox_.front();
+    if (!self->shard_->Send(next.to, next.message)) break;
+    self->outbox_.pop_front();
+  }
+  if (!self->outbox_.empty()) {
+    self->reactor().timers().Schedule(&self->outbox_timer_, self->reactor().now_ms() + 1);
+  }
+}
+
+}  // namespace ringmta::relay

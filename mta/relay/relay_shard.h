@@ -1,0 +1,98 @@
+// RelayShard: one shard's part in delivery. As a home shard it runs the
+// QueueRunner over its own queue; as an owner shard it keeps the
+// Destinations whose routes hash to it, with their outbound sessions. Jobs
+// cross between the two only through shard mailboxes (DESIGN §2); a full
+// mailbox is retried every millisecond, never dropped.
+#ifndef RINGMTA_MTA_RELAY_RELAY_SHARD_H_
+#define RINGMTA_MTA_RELAY_RELAY_SHARD_H_
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "dns/resolver.h"
+#include "mta/io/cancel_scope.h"
+#include "mta/io/shard.h"
+#include "mta/relay/delivery_job.h"
+#include "mta/relay/destination.h"
+#include "mta/relay/queue_runner.h"
+#include "mta/relay/relay_config.h"
+#include "mta/relay/route.h"
+#include "queue/segment_reader.h"
+#include "queue/shard_queue.h"
+
+namespace ringmta::relay {
+
+class RelayShard {
+ public:
+  RelayShard(const RelayConfig& config, const Router& router, const RelayShards* all,
+             queue::ShardQueue& queue);
+  ~RelayShard();
+  RelayShard(const RelayShard&) = delete;
+  RelayShard& operator=(const RelayShard&) = delete;
+
+  // On the shard's thread before it accepts: DNS, and every message already
+  // in the index (after recovery) scheduled for delivery.
+  absl::Status Start(io::Shard& shard);
+  // On the shard's thread after its loop ended: close DNS and files.
+  void Close();
+  // After every shard thread has ended: frees jobs that were still out.
+  void DeleteOrphanedJobs();
+
+  // Owner side.
+  void AcceptJob(DeliveryJob* job);
+  void StartSession(Destination& destination);
+  void ReturnJob(DeliveryJob* job);
+  // Cancels sessions and idles destinations: the shard is stopping.
+  void Shutdown();
+
+  // Home side.
+  void SendJob(DeliveryJob* job, int owner);
+  void TrackJob(DeliveryJob* job) { jobs_out_.insert(job); }
+  void ForgetJob(DeliveryJob* job) { jobs_out_.erase(job); }
+
+  io::Shard& shard() { return *shard_; }
+  io::Reactor& reactor() { return shard_->reactor(); }
+  const RelayConfig& config() const { return config_; }
+  const Router& router() const { return router_; }
+  dns::Resolver& resolver() { return *resolver_; }
+  queue::SegmentReader& segments() { return *segments_; }
+  queue::ShardQueue& queue() { return queue_; }
+  QueueRunner& runner() { return *runner_; }
+  const RelayShards* all() const { return all_; }
+  bool stopping() const { return stopping_; }
+  io::CancelScope& sessions_scope() { return sessions_scope_; }
+
+ private:
+  struct Outgoing {
+    int to;
+    io::ShardMessage message;
+  };
+  void SendOrQueue(int to, io::ShardMessage message);
+  static void OnRetryOutbox(io::Timer* timer, void* context);
+  static void OnShutdown(void* owner);
+
+  const RelayConfig& config_;
+  const Router& router_;
+  const RelayShards* all_;
+  queue::ShardQueue& queue_;
+  io::Shard* shard_ = nullptr;
+  std::unique_ptr<dns::Resolver> resolver_;
+  std::unique_ptr<queue::SegmentReader> segments_;
+  std::unique_ptr<QueueRunner> runner_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Destination>> destinations_;
+  // Jobs this shard made and has not had back: freed at teardown if lost.
+  absl::flat_hash_set<DeliveryJob*> jobs_out_;
+  std::deque<Outgoing> outbox_;  // mailbox was full; retried in order
+  io::Timer outbox_timer_;
+  io::CancelScope sessions_scope_;
+  io::ShutdownNode shutdown_node_;
+  bool stopping_ = false;
+};
+
+}  // namespace ringmta::relay
+
+#endif  // RINGMTA_MTA_RELAY_RELAY_SHARD_H_
