@@ -16,6 +16,7 @@
 #include "mta/io/shard.h"
 #include "mta/server/credentials.h"
 #include "mta/server/inbound_session.h"
+#include "mta/server/msa_sink.h"
 #include "mta/server/queue_sink.h"
 #include "mta/server/relay_policy.h"
 #include "mta/daemon/shard_services.h"
@@ -137,7 +138,20 @@ int RunDaemon(const DaemonConfig& config) {
   options.on_shard_start = &StartShardServices;
   options.on_shard_stop = &StopShardServices;
   options.hook_context = &services;
-  for (const std::string& text : config.listen) options.listen.push_back(*io::SocketAddress::Parse(text));
+  // Submission listeners (RFC 6409) get their own session config: AUTH
+  // before MAIL, and Message-ID:/Date: added by the MSA sink.
+  server::MsaSinkFactory msa_sinks(&sinks, hostname);
+  server::InboundConfig submission = inbound;
+  submission.protocol.auth_required = true;
+  submission.sinks = &msa_sinks;
+  for (const std::string& text : config.listen) {
+    options.listen.push_back(*io::SocketAddress::Parse(text));
+    options.listen_contexts.push_back(&inbound);
+  }
+  for (const std::string& text : config.submission_listen) {
+    options.listen.push_back(*io::SocketAddress::Parse(text));
+    options.listen_contexts.push_back(&submission);
+  }
   options.handler = &server::ServeInbound;
   options.handler_context = &inbound;
   options.connections_per_shard_max = config.connections_per_shard_max;
@@ -147,9 +161,11 @@ int RunDaemon(const DaemonConfig& config) {
     Log(LogLevel::kError, "cannot start: %s", std::string(group.status().message()));
     return 1;
   }
-  for (const io::SocketAddress& address : (*group)->bound()) {
-    Log(LogLevel::kInfo, "listening on %s with %d shards as %s", address.ToString(),
-        options.shards, inbound.protocol.hostname);
+  const std::vector<io::SocketAddress>& bound = (*group)->bound();
+  for (size_t i = 0; i < bound.size(); ++i) {
+    Log(LogLevel::kInfo, "listening on %s%s with %d shards as %s", bound[i].ToString(),
+        i < config.listen.size() ? "" : " (submission)", options.shards,
+        inbound.protocol.hostname);
   }
 
   for (;;) {

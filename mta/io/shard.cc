@@ -24,8 +24,16 @@ absl::Status Shard::Init() {
   ASSIGN_OR_RETURN(buffers_, BufferRing::Create(reactor_->ring(), kRecvBufferGroup,
                                                 limits::kRecvBufferCount,
                                                 limits::kRecvBufferBytes));
-  for (int fd : group_.listen_fds_[index_]) {
-    listeners_.push_back(std::make_unique<Listener>(*reactor_, fd, &Shard::OnAccept, this));
+  const ShardGroupOptions& options = group_.options_;
+  const std::vector<int>& fds = group_.listen_fds_[index_];
+  accept_targets_.reserve(fds.size());  // listeners point into it
+  for (size_t i = 0; i < fds.size(); ++i) {
+    void* context = options.listen_contexts.empty() || options.listen_contexts[i] == nullptr
+                        ? options.handler_context
+                        : options.listen_contexts[i];
+    accept_targets_.push_back(AcceptTarget{this, context});
+    listeners_.push_back(
+        std::make_unique<Listener>(*reactor_, fds[i], &Shard::OnAccept, &accept_targets_[i]));
   }
   group_.listen_fds_[index_].clear();  // The listeners own them now.
   return absl::OkStatus();
@@ -72,8 +80,9 @@ void Shard::RemoveShutdownNode(ShutdownNode* node) {
   node->prev = node->next = nullptr;
 }
 
-void Shard::OnAccept(void* context, int fd) {
-  auto* self = static_cast<Shard*>(context);
+void Shard::OnAccept(void* target, int fd) {
+  auto* accept = static_cast<AcceptTarget*>(target);
+  Shard* self = accept->shard;
   ++self->accepted_;
   if (self->stopping_ || self->connections_ >= self->group_.options().connections_per_shard_max) {
     ++self->refused_;
@@ -81,12 +90,11 @@ void Shard::OnAccept(void* context, int fd) {
     return;
   }
   ++self->connections_;
-  Spawn(*self->reactor_, self->tasks_, ServeCounted(*self, fd));
+  Spawn(*self->reactor_, self->tasks_, ServeCounted(*self, fd, accept->handler_context));
 }
 
-Task<void> Shard::ServeCounted(Shard& shard, int fd) {
-  const ShardGroupOptions& options = shard.group_.options();
-  co_await options.handler(shard, fd, options.handler_context);
+Task<void> Shard::ServeCounted(Shard& shard, int fd, void* context) {
+  co_await shard.group_.options().handler(shard, fd, context);
   --shard.connections_;
 }
 
@@ -134,6 +142,9 @@ absl::StatusOr<std::unique_ptr<ShardGroup>> ShardGroup::Start(const ShardGroupOp
   }
   if (options.listen.size() > static_cast<size_t>(limits::kListenersMax)) {
     return absl::InvalidArgumentError("too many listen addresses");
+  }
+  if (!options.listen_contexts.empty() && options.listen_contexts.size() != options.listen.size()) {
+    return absl::InvalidArgumentError("listen_contexts must match listen, one per address");
   }
   CHECK(options.handler != nullptr);
   std::unique_ptr<ShardGroup> group(new ShardGroup(options));

@@ -49,6 +49,10 @@ struct ShardGroupOptions {
   std::vector<SocketAddress> listen;
   ConnectionHandler handler = nullptr;
   void* handler_context = nullptr;
+  // Optional, one per `listen` entry: the context for connections accepted
+  // there instead of handler_context (nullptr: handler_context). This is
+  // how a listener gets its role, e.g. a submission port's MSA config.
+  std::vector<void*> listen_contexts;
   // Per shard; past it a connection is closed at once (the handler may
   // prefer to greet with 421; this is the hard stop).
   int connections_per_shard_max = limits::kConnectionsPerShardMax;
@@ -93,13 +97,19 @@ class Shard {
   bool DrainInboxes();
   void BeginStop();
   bool Finished() const;
-  static void OnAccept(void* context, int fd);
-  static Task<void> ServeCounted(Shard& shard, int fd);
+  // What a listener's accept callback needs: its shard and its context.
+  struct AcceptTarget {
+    Shard* shard;
+    void* handler_context;
+  };
+  static void OnAccept(void* target, int fd);
+  static Task<void> ServeCounted(Shard& shard, int fd, void* context);
 
   ShardGroup& group_;
   int index_;
   std::unique_ptr<Reactor> reactor_;
   std::unique_ptr<BufferRing> buffers_;
+  std::vector<AcceptTarget> accept_targets_;  // one per listener; never resized after Init
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::unique_ptr<Inbox>> inboxes_;  // inboxes_[from]
   TaskGroup tasks_;

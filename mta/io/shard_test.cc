@@ -161,6 +161,52 @@ TEST(ShardGroupTest, StopEndsLiveSessionsAndClosesListeners) {
   close(late);
 }
 
+// Each connection reports its listener's context as one byte.
+Task<void> SendContext(Shard& shard, int fd, void* context) {
+  CancelScope scope;
+  Socket socket(shard.reactor(), shard.buffers(), fd, &scope);
+  co_await socket.SendAll(std::string(1, *static_cast<const char*>(context)), 10'000);
+  co_await socket.Close();
+}
+
+TEST(ShardGroupTest, EachListenerHandsItsOwnContext) {
+  static const char kRelay = 'r', kSubmission = 's', kDefault = 'd';
+  ShardGroupOptions options;
+  options.shards = 2;
+  for (int i = 0; i < 3; ++i) options.listen.push_back(*SocketAddress::Parse("127.0.0.1:0"));
+  options.listen_contexts = {const_cast<char*>(&kRelay), const_cast<char*>(&kSubmission),
+                             nullptr};
+  options.handler = &SendContext;
+  options.handler_context = const_cast<char*>(&kDefault);
+  auto group = ShardGroup::Start(options);
+  ASSERT_TRUE(group.ok()) << group.status();
+  std::string seen;
+  for (int round = 0; round < 4; ++round) {  // several connections reach both shards
+    for (const SocketAddress& server : (*group)->bound()) {
+      int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      ASSERT_EQ(connect(fd, server.get(), server.length), 0);
+      char byte = 0;
+      EXPECT_EQ(recv(fd, &byte, 1, MSG_WAITALL), 1);
+      if (round == 0) seen += byte;
+      EXPECT_EQ(byte, seen[&server - &(*group)->bound()[0]]);
+      close(fd);
+    }
+  }
+  EXPECT_EQ(seen, "rsd");
+  (*group)->RequestStop();
+  (*group)->Join();
+}
+
+TEST(ShardGroupTest, ListenContextsMustMatchListen) {
+  ShardGroupOptions options;
+  options.listen.push_back(*SocketAddress::Parse("127.0.0.1:0"));
+  options.listen_contexts = {nullptr, nullptr};
+  options.handler = &NeverCalled;
+  auto group = ShardGroup::Start(options);
+  ASSERT_FALSE(group.ok());
+  EXPECT_EQ(group.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(ShardGroupTest, AddressInUseIsReportedNotFatal) {
   int holder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   auto address = *SocketAddress::Parse("127.0.0.1:0");

@@ -35,6 +35,10 @@ constexpr std::string_view kPrefixes[] = {
     "220 mx\r\n250-mx\r\n250 PIPELINING\r\n250 ok\r\n250 ok\r\n354 go\r\n",
     "220 mx\r\n250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n250 ok\r\n250 ok\r\n",
     "220 mx\r\n250 mx\r\n250 ok\r\n250 ok\r\n",
+    "220 mx\r\n250-mx\r\n250 AUTH LOGIN\r\n334 VXNlcm5hbWU6\r\n",
+    "220 mx\r\n250-mx\r\n250 STARTTLS\r\n454 4.7.0 no TLS today\r\n",
+    "220 mx\r\n502 no\r\n250 mx\r\n",
+    "220 mx\r\n250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n250 ok\r\n550 no\r\n",
 };
 
 void CheckCrlfOnly(std::string_view out) {
@@ -63,7 +67,7 @@ class Driver {
   Driver(const ClientConfig& config, uint8_t shape)
       : client_(config), shape_(shape), guard_auth_(!config.implicit_tls && config.auth_requires_tls) {}
 
-  void Run(std::string_view input, size_t chunk) {
+  void Run(std::string_view input, size_t chunk, TransportFailure failure) {
     for (size_t at = 0; at < input.size(); at += chunk) {
       if (client_.phase() == ClientProtocol::Phase::kClosed) {
         client_.Feed(input.substr(at, chunk));
@@ -74,7 +78,7 @@ class Driver {
       client_.Feed(input.substr(at, chunk));
       Pump();
     }
-    client_.OnTransportFailure(TransportFailure::kConnectionLost);
+    client_.OnTransportFailure(failure);  // the end of input: the peer is gone
     Pump();
     CHECK(client_.phase() == ClientProtocol::Phase::kClosed);
     CHECK(results_ == started_);  // no message is ever left without an outcome
@@ -170,9 +174,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.auth_requires_tls = !(data[0] & 64);
   config.reply_limits.accept_bare_lf = data[0] & 128;
   const size_t chunk = 1 + (data[2] & 15);
-  std::string input(kPrefixes[(data[2] >> 4) & 7]);
+  std::string input(kPrefixes[(data[2] >> 4) % std::size(kPrefixes)]);
   input.append(reinterpret_cast<const char*>(data + 3), size - 3);
-  Driver(config, data[1]).Run(input, input.size() + 1);
-  Driver(config, data[1]).Run(input, chunk);
+  const TransportFailure failure = static_cast<TransportFailure>(size % 3);
+  Driver(config, data[1]).Run(input, input.size() + 1, failure);
+  Driver(config, data[1]).Run(input, chunk, failure);
   return 0;
 }

@@ -10,6 +10,7 @@ import smtplib
 import socket
 import subprocess
 import tempfile
+import time
 import unittest
 import warnings
 
@@ -214,6 +215,96 @@ class AuthConfiguration(unittest.TestCase):
         os.chmod(credentials, 0o644)
         with RingmtaProcess("--config", config) as daemon:
             self.assertIn("readable by group or others", daemon.log())
+
+
+class SubmissionProcess(RingmtaProcess):
+    """The daemon with a submission listener; learns its port from the log."""
+
+    def __enter__(self):
+        super().__enter__()
+        pattern = re.compile(r"listening on [0-9.]+:(\d+) \(submission\)")
+        for _ in range(200):
+            for line in list(self.log_lines):
+                match = pattern.search(line)
+                if match:
+                    self.submission_port = int(match.group(1))
+                    return self
+            time.sleep(0.01)
+        self.kill()
+        raise RuntimeError("no submission listener in the log:\n" + "".join(self.log_lines))
+
+
+class Submission(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        config = auth_config('allow_plaintext = true\n[submission]\nlisten = ["127.0.0.1:0"]\n')
+        cls.daemon = SubmissionProcess("--config", config).__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.__exit__(None, None, None)
+
+    def connect(self):
+        client = smtplib.SMTP("127.0.0.1", self.daemon.submission_port, timeout=10)
+        self.addCleanup(client.close)
+        client.ehlo("client.test")
+        return client
+
+    def test_mail_before_auth_is_530(self):
+        client = self.connect()
+        code, message = client.mail("a@example.com")
+        self.assertEqual(code, 530)
+        self.assertIn(b"5.7.0", message)
+
+    def test_message_id_and_date_are_added_when_missing(self):
+        client = self.connect()
+        client.login("alice", "secret")
+        marker = f"msa-marker-{os.getpid()}"
+        self.assertEqual(client.sendmail("alice@example.com", ["b@example.org"],
+                                         f"Subject: {marker}\r\n\r\nbody\r\n".encode()), {})
+        stored = self.stored_message(marker.encode())
+        received = stored.index(b"Received: ")
+        message_id = stored.index(b"Message-ID: <")
+        date = stored.index(b"Date: ")
+        subject = stored.index(b"Subject: " + marker.encode())
+        self.assertLess(received, message_id)
+        self.assertLess(message_id, date)
+        self.assertLess(date, subject)
+        self.assertIn(b"@relay.test>", stored[message_id:date])
+
+    def test_present_headers_are_kept_as_they_are(self):
+        client = self.connect()
+        client.login("alice", "secret")
+        marker = f"msa-kept-{os.getpid()}"
+        body = (f"Message-ID: <{marker}@client.test>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+                f"Subject: x\r\n\r\nbody\r\n").encode()
+        self.assertEqual(client.sendmail("alice@example.com", ["b@example.org"], body), {})
+        stored = self.stored_message(marker.encode())
+        self.assertEqual(stored.count(b"Message-ID: "), 1)
+        self.assertEqual(stored.count(b"Date: "), 1)
+
+    def test_relay_port_adds_nothing(self):
+        with smtplib.SMTP("127.0.0.1", self.daemon.port, timeout=10) as client:
+            client.ehlo("client.test")
+            client.login("alice", "secret")
+            marker = f"relay-port-{os.getpid()}"
+            client.sendmail("alice@example.com", ["b@example.org"],
+                            f"Subject: {marker}\r\n\r\nbody\r\n".encode())
+        stored = self.stored_message(marker.encode())
+        self.assertNotIn(b"Message-ID: ", stored)
+
+    def stored_message(self, marker):
+        """The record bytes around `marker` in the spool's segment files."""
+        for root, _, files in os.walk(self.daemon.spool):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as segment:
+                    data = segment.read()
+                at = data.find(marker)
+                if at >= 0:
+                    start = data.rfind(b"Received: ", 0, at)
+                    self.assertGreaterEqual(start, 0)
+                    return data[start:at + 200]
+        self.fail(f"{marker!r} not found in the spool")
 
 
 if __name__ == "__main__":
