@@ -207,10 +207,13 @@ void SetOutcomes(DeliveryJob& job, const smtp::MessageResult& result, const std:
     const smtp::ServerReply& reply =
         i < result.recipients.size() ? result.Outcome(i) : result.final_reply;
     bool accepted = i < result.recipients.size() && result.recipients[i].accepted();
+    // A recipient the server never answered (pipelined RCPTs behind a
+    // lost BDAT LAST) may have been taken all the same.
+    bool unanswered = i < result.recipients.size() && result.recipients[i].rcpt_reply.local;
     outcome.code = reply.code;
     outcome.status = reply.enhanced.empty() ? DefaultStatus(reply.code) : reply.enhanced;
     outcome.diagnostic = reply.empty() ? "no reply" : reply.Summary(512);
-    if (accepted && result.uncertain) {
+    if ((accepted || unanswered) && result.uncertain) {
       outcome.kind = OutcomeKind::kDeferred;
       outcome.uncertain = true;
       outcome.status = "4.4.2";
