@@ -285,6 +285,8 @@ void QueueRunner::RecordOutcome(uint64_t id, const RecipientOutcome& outcome) {
       break;
     case OutcomeKind::kFailed:
       queue.index.MarkFailed(id, outcome.index, segment);
+      failures_[id].push_back(FailureReport{outcome.index, outcome.status, outcome.remote_host,
+                                            outcome.diagnostic, now_ms});
       break;
     case OutcomeKind::kDeferred:
       queue.index.MarkDeferred(id, outcome.index, segment, retry_at_ms, attempts);
@@ -321,7 +323,35 @@ void QueueRunner::FinishIfDone(uint64_t id) {
     Schedule(id, next_due_ms);
     return;
   }
-  // Every recipient is final. (Bounces for the failed ones: see dsn.h.)
+  // Every recipient is final: bounce the failed ones, then the message is done.
+  auto failures = failures_.extract(id);
+  if (!failures.empty() && !entry->sender.empty() && !stopped_) {
+    in_flight_.insert(id);
+    io::Spawn(relay_.reactor(), relay_.shard().tasks(), BounceThenDone(id, std::move(failures.mapped())));
+    return;
+  }
+  WriteDone(id);
+}
+
+io::Task<void> QueueRunner::BounceThenDone(uint64_t id, std::vector<FailureReport> failures) {
+  absl::StatusOr<uint64_t> bounce = co_await QueueBounce(relay_, id, std::move(failures));
+  in_flight_.erase(id);
+  if (!bounce.ok()) {
+    // The failures stay in the log; a restart would bounce them again. Not
+    // retried here: a bounce that cannot be queued now (disk full) must not
+    // keep the message spinning.
+    Log(LogLevel::kError, "%s: cannot queue the bounce: %s", queue::FormatQueueId(id),
+        std::string(bounce.status().message()));
+  } else if (*bounce != 0) {
+    Log(LogLevel::kInfo, "%s: bounce queued as %s", queue::FormatQueueId(id),
+        queue::FormatQueueId(*bounce));
+  }
+  WriteDone(id);
+}
+
+void QueueRunner::WriteDone(uint64_t id) {
+  queue::ShardQueue& queue = relay_.queue();
+  if (queue.index.Find(id) == nullptr) return;
   queue::MessageDone done{id, WallNowMs(), queue::DoneReason::kAllFinal};
   absl::StatusOr<queue::RecordLocation> location = queue.spool->Append({queue::EncodeMessageDone(done)});
   queue.index.RemoveMessage(id, location.ok() ? location->segment : queue.spool->current_segment());

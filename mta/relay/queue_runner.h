@@ -16,6 +16,7 @@
 #include "absl/random/random.h"
 #include "mta/io/task.h"
 #include "mta/io/timer_wheel.h"
+#include "mta/relay/bounce.h"
 #include "mta/relay/delivery_job.h"
 #include "queue/shard_queue.h"
 
@@ -54,12 +55,16 @@ class QueueRunner : public queue::CommitListener {
   void Expire(queue::MessageEntry& entry);
   void RecordOutcome(uint64_t id, const RecipientOutcome& outcome);
   void CommitSoon();
+  void WriteDone(uint64_t id);
+  io::Task<void> BounceThenDone(uint64_t id, std::vector<FailureReport> failures);
 
   RelayShard& relay_;
   // (due_ms, id): the next attempt of every message not in flight.
   absl::btree_set<std::pair<int64_t, uint64_t>> schedule_;
   absl::flat_hash_set<uint64_t> in_flight_;  // dispatching or jobs out
   absl::flat_hash_map<uint64_t, int> pending_jobs_;  // jobs out per message
+  // Failures of messages not yet finished, for their bounce.
+  absl::flat_hash_map<uint64_t, std::vector<FailureReport>> failures_;
   io::Timer timer_;
   io::Timer sweep_timer_;
   io::TaskGroup tasks_;

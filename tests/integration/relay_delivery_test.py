@@ -2,6 +2,8 @@
 a smart host route and via MX records served by a DNS server on loopback.
 Asserts what arrives, connection reuse, retries after 4xx and after the
 downstream was down, permanent failures, and DNS outcomes."""
+import email
+import email.policy
 import os
 import smtplib
 import subprocess
@@ -70,6 +72,21 @@ class SmartHostDelivery(unittest.TestCase):
                 time.sleep(0.05)
             self.assertIn("bounced to=<nobody@example.org>", mta.log())
             self.assertIn("5.1.1", mta.log())
+            # The bounce: an RFC 3464 report from the null sender to the
+            # original sender, relayed like any message.
+            self.assertTrue(sink.wait_for(2), mta.log())
+            mail_from, rcpts, data = sink.messages[1]
+            self.assertIn(mail_from, ("", "<>"))  # aiosmtpd reports <> as is
+            self.assertEqual(rcpts, ["a@example.com"])
+            report = email.message_from_bytes(data, policy=email.policy.default)
+            self.assertEqual(report.get_content_type(), "multipart/report")
+            self.assertEqual(report.get_param("report-type"), "delivery-status")
+            status = [part for part in report.iter_parts()
+                      if part.get_content_type() == "message/delivery-status"][0]
+            fields = status.get_payload()[1]  # per-message fields come first
+            self.assertEqual(fields["Action"], "failed")
+            self.assertEqual(fields["Status"], "5.1.1")
+            self.assertIn("nobody@example.org", fields["Final-Recipient"])
 
     def test_temporary_failure_is_retried_until_delivered(self):
         config = write_config(FAST_RETRY)
