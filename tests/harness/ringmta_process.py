@@ -30,9 +30,9 @@ def binary_path():
 class RingmtaProcess:
     """A running daemon. Use as a context manager."""
 
-    def __init__(self, *extra_args, shards=2, start_timeout_s=30):
-        self.spool = tempfile.mkdtemp(prefix="ringmta-spool-",
-                                      dir=os.environ.get("TEST_TMPDIR"))
+    def __init__(self, *extra_args, shards=2, start_timeout_s=30, spool=None):
+        self.spool = spool or tempfile.mkdtemp(prefix="ringmta-spool-",
+                                               dir=os.environ.get("TEST_TMPDIR"))
         self.args = [binary_path(), "--listen", "127.0.0.1:0", "--shards", str(shards),
                      "--spool", self.spool, "--hostname", "relay.test", *extra_args]
         self.start_timeout_s = start_timeout_s
