@@ -6,6 +6,7 @@
 #define RINGMTA_QUEUE_SHARD_QUEUE_H_
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <set>
 #include <string>
@@ -28,6 +29,10 @@ struct ShardQueue {
   // How long a message may stay queued before it expires (DESIGN §4: every
   // message has a hard deadline). 5 days, as Postfix and Exim default to.
   int64_t lifetime_ms = int64_t{5} * 24 * 3600 * 1000;
+  // High-water marks (DESIGN §4): past them new mail gets 452 instead of
+  // the queue growing without bound. Per shard (the daemon divides).
+  uint64_t messages_max = UINT64_MAX;
+  uint64_t bytes_max = UINT64_MAX;
   std::unique_ptr<Spool> spool;
   QueueIndex index;
   CommitListener* listener = nullptr;

@@ -171,6 +171,16 @@ const KeySpec kKeys[] = {
        // A failed AUTH is an error of its own kind: never more than errors.
        return ReadInt(origin, node, key, 1, limits::kSmtpErrorsMax, &config->auth_failures_max);
      }},
+    {"queue.messages_max",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, 1, int64_t{1} << 40, &config->queue_messages_max);
+     }},
+    {"queue.bytes_max",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, 1, int64_t{1} << 50, &config->queue_bytes_max);
+     }},
     {"delivery.smarthost",
      [](const std::string& origin, const toml::node& node, const std::string& key,
         DaemonConfig* config) { return ReadString(origin, node, key, &config->smarthost); }},

@@ -34,6 +34,10 @@ struct DaemonConfig {
   std::string auth_credentials_file;  // empty: AUTH is not offered
   bool auth_allow_plaintext = false;  // offer AUTH without TLS (RFC 4954 §4)
   int auth_failures_max = 3;          // failed AUTHs before 421 and close
+  // [queue]: high-water marks for the whole daemon; past them, 452.
+  // 5 million messages cost ~2 GB of index RAM (~400 B each).
+  int64_t queue_messages_max = 5'000'000;
+  int64_t queue_bytes_max = int64_t{100} << 30;
   // [delivery]
   std::string smarthost;  // "host:port": every message goes there; empty: MX
   std::vector<std::string> delivery_dns_servers;  // "ip:port"; empty: resolv.conf

@@ -104,7 +104,9 @@ int RunDaemon(const DaemonConfig& config) {
   }
   // Declared before the shard group, so it is destroyed after the shards
   // have stopped (it frees what they left in flight).
-  ShardServices services(shards, config.spool, hostname, *relay_config, *std::move(router));
+  ShardServices services(shards, config.spool, hostname, *relay_config, *std::move(router),
+                         static_cast<uint64_t>(config.queue_messages_max),
+                         static_cast<uint64_t>(config.queue_bytes_max));
   server::QueueSinkFactory sinks(&services.queues);
   server::InboundConfig inbound;
   inbound.protocol.hostname = hostname;

@@ -25,13 +25,17 @@ void LogRecovery(int shard, const queue::RecoveryResult& result) {
 }  // namespace
 
 ShardServices::ShardServices(int shards, std::string spool_directory, std::string hostname,
-                             relay::RelayConfig relay_config_in, relay::Router router_in)
+                             relay::RelayConfig relay_config_in, relay::Router router_in,
+                             uint64_t messages_max, uint64_t bytes_max)
     : spool_directory(std::move(spool_directory)), relay_config(std::move(relay_config_in)),
       router(std::move(router_in)) {
   for (int shard = 0; shard < shards; ++shard) {
     queues.push_back(std::make_unique<queue::ShardQueue>());
     queues.back()->shard = shard;
     queues.back()->hostname = hostname;
+    // Shards share nothing, so each gets its part of the daemon's marks.
+    queues.back()->messages_max = std::max<uint64_t>(1, messages_max / shards);
+    queues.back()->bytes_max = std::max<uint64_t>(1, bytes_max / shards);
     relays.push_back(
         std::make_unique<relay::RelayShard>(relay_config, router, &relays, *queues.back()));
   }

@@ -21,7 +21,8 @@ namespace ringmta::daemon {
 
 struct ShardServices {
   ShardServices(int shards, std::string spool_directory, std::string hostname,
-                relay::RelayConfig relay_config, relay::Router router);
+                relay::RelayConfig relay_config, relay::Router router, uint64_t messages_max,
+                uint64_t bytes_max);
   // After every shard thread has ended.
   ~ShardServices();
 

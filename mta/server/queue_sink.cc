@@ -47,6 +47,10 @@ class QueueSink : public SessionSink {
   absl::Status Begin(const smtp::Envelope& envelope) override {
     Reset();
     if (queue_.spool == nullptr) return absl::UnavailableError("queue not open");
+    if (queue_.index.message_count() >= queue_.messages_max ||
+        queue_.index.queued_bytes() >= queue_.bytes_max) {
+      return absl::ResourceExhaustedError("queue full");
+    }
     id_ = queue_.NewMessageId();
     int64_t now_ms = WallNowMs();
     queue::MessageBegin record = ToRecord(envelope, id_, now_ms, queue_.lifetime_ms);

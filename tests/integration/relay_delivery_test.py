@@ -112,6 +112,21 @@ class SmartHostDelivery(unittest.TestCase):
                 self.assertTrue(sink.wait_for(1, timeout_s=30), mta.log())
 
 
+class Backpressure(unittest.TestCase):
+    def test_full_queue_answers_452_and_keeps_what_it_has(self):
+        config = write_config("[queue]\nmessages_max = 2\n" + FAST_RETRY)
+        sink = SmtpSink()  # reserved port, nobody listening: mail stays queued
+        with RingmtaProcess("--config", config, "--smarthost", f"127.0.0.1:{sink.port}",
+                            shards=1) as mta:
+            send(mta.port, "a@example.com", ["b@example.org"], b"Subject: 1\r\n\r\nx\r\n", count=2)
+            with smtplib.SMTP("127.0.0.1", mta.port, timeout=30) as client:
+                with self.assertRaises(smtplib.SMTPDataError) as caught:
+                    client.sendmail("a@example.com", ["b@example.org"], b"Subject: 3\r\n\r\nx\r\n")
+            self.assertEqual(caught.exception.smtp_code, 452)
+            with sink:  # the downstream returns: the two queued ones go out
+                self.assertTrue(sink.wait_for(2, timeout_s=30), mta.log())
+
+
 class MxDelivery(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
