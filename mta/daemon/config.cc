@@ -146,6 +146,12 @@ const KeySpec kKeys[] = {
        return ReadInt(origin, node, key, 1, limits::kConnectionsPerShardMax,
                       &config->connections_per_shard_max);
      }},
+    {"smtp.connections_per_client_max",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, 1, limits::kConnectionsPerShardMax,
+                      &config->connections_per_client_max);
+     }},
     {"relay.networks",
      [](const std::string& origin, const toml::node& node, const std::string& key,
         DaemonConfig* config) {

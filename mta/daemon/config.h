@@ -27,6 +27,10 @@ struct DaemonConfig {
   int errors_max = limits::kSmtpErrorsMax;
   int64_t idle_timeout_ms = limits::kSmtpServerIdleTimeoutMs;
   int connections_per_shard_max = limits::kConnectionsPerShardMax;
+  // Concurrent connections from one client address (clients in the relay
+  // networks are exempt). Postfix's default is 50; bulk senders outside
+  // our networks rarely need more, and one client cannot take every slot.
+  int connections_per_client_max = 50;
   // [relay]: who may relay without AUTH. Loopback only by default.
   std::vector<std::string> relay_networks = {"127.0.0.0/8", "::1/128"};
   bool allow_open_relay = false;  // else a network covering everyone is refused

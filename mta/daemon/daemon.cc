@@ -118,6 +118,13 @@ int RunDaemon(const DaemonConfig& config) {
   // ValidateConfig already parsed the networks and refused an open relay.
   server::RelayPolicy relay_policy(*server::ParseNetworks(config.relay_networks));
   inbound.policy = &relay_policy;
+  inbound.exempt_networks = &relay_policy;
+  for (int shard = 0; shard < shards; ++shard) {
+    // The daemon-wide limit, split between the shards a client's
+    // connections are spread over (rounded up: never below the limit).
+    int per_shard = (config.connections_per_client_max + shards - 1) / shards;
+    inbound.client_counters.push_back(std::make_shared<server::ClientCounter>(per_shard));
+  }
   std::unique_ptr<server::CredentialsFile> credentials;
   if (!config.auth_credentials_file.empty()) {
     std::vector<std::string> warnings;

@@ -45,6 +45,7 @@ class QueueRunner : public queue::CommitListener {
  private:
   static void OnTimer(io::Timer* timer, void* context);
   static void OnSweep(io::Timer* timer, void* context);
+  static void OnCommitTimer(io::Timer* timer, void* context);
   // Unlinks segments nothing live needs any more (DESIGN §4: disk stays
   // bounded), every kSweepIntervalMs.
   void SweepSegments();
@@ -67,6 +68,7 @@ class QueueRunner : public queue::CommitListener {
   absl::flat_hash_map<uint64_t, std::vector<FailureReport>> failures_;
   io::Timer timer_;
   io::Timer sweep_timer_;
+  io::Timer commit_timer_;
   io::TaskGroup tasks_;
   absl::BitGen random_;
   bool commit_pending_ = false;

@@ -52,7 +52,10 @@ class Session {
                   config.authenticator) {
     shard_.AddShutdownNode(&watch_.node);
   }
-  ~Session() { shard_.RemoveShutdownNode(&watch_.node); }
+  ~Session() {
+    shard_.RemoveShutdownNode(&watch_.node);
+    if (counted_in_ != nullptr) counted_in_->Remove(peer_);
+  }
 
   io::Task<void> Run();
 
@@ -69,6 +72,7 @@ class Session {
   io::Socket socket_;
   std::unique_ptr<SessionSink> sink_;
   smtp::ServerProtocol protocol_;
+  ClientCounter* counted_in_ = nullptr;  // where this connection is counted
 };
 
 io::Task<bool> Session::Flush(bool final_word) {
@@ -98,6 +102,21 @@ io::Task<bool> Session::Act() {
 }
 
 io::Task<void> Session::Run() {
+  ClientCounter* counter = config_.client_counters.empty()
+                               ? nullptr
+                               : config_.client_counters[shard_.index()].get();
+  bool exempt = config_.exempt_networks != nullptr && config_.exempt_networks->InRelayNetworks(peer_);
+  if (counter != nullptr && !exempt) {
+    if (!counter->TryAdd(peer_)) {
+      // RFC 5321 §3.1: a server may refuse service with 421 at the greeting.
+      std::string refusal = "421 4.7.0 " + config_.protocol.hostname +
+                            " Too many connections from your address\r\n";
+      co_await socket_.SendFinal(refusal, config_.farewell_timeout_ms);
+      co_await socket_.Close();
+      co_return;
+    }
+    counted_in_ = counter;
+  }
   protocol_.Start();
   std::string_view unread;
   for (;;) {

@@ -6,10 +6,14 @@
 #define RINGMTA_MTA_SERVER_INBOUND_SESSION_H_
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "mta/base/limits.h"
 #include "mta/io/shard.h"
 #include "mta/io/task.h"
+#include "mta/server/client_counter.h"
+#include "mta/server/relay_policy.h"
 #include "mta/server/session_sink.h"
 #include "mta/smtp/server_protocol.h"
 
@@ -28,6 +32,11 @@ struct InboundConfig {
   smtp::RecipientPolicy* policy = nullptr;
   // Checks AUTH passwords (nullable: no AUTH). Shared: thread-safe.
   smtp::Authenticator* authenticator = nullptr;
+  // Connections per client address, one counter per shard (indexed by
+  // shard; each touched only by its shard). Empty: no per-client limit.
+  // Clients in the relay networks are exempt: they are our own senders.
+  std::vector<std::shared_ptr<ClientCounter>> client_counters;
+  const RelayPolicy* exempt_networks = nullptr;
 };
 
 // A ConnectionHandler (mta/io/shard.h); `context` is an InboundConfig that

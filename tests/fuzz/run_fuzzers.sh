@@ -8,7 +8,7 @@ set -eu
 
 seconds="${1:-60}"
 [ $# -gt 0 ] && shift
-targets="${*:-command_fuzzer address_fuzzer data_codec_fuzzer server_protocol_fuzzer client_protocol_fuzzer}"
+targets="${*:-command_fuzzer address_fuzzer data_codec_fuzzer server_protocol_fuzzer client_protocol_fuzzer queue_log_reader_fuzzer queue_records_fuzzer queue_recovery_fuzzer}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="${FUZZ_WORK_DIR:-${TMPDIR:-/tmp}/ringmta-fuzz}"
 cxx="${CXX_FUZZ:-clang++-14}"
@@ -24,10 +24,17 @@ absl_libs="-labsl_status -labsl_statusor -labsl_cord -labsl_cord_internal
   -labsl_demangle_internal -labsl_malloc_internal -labsl_synchronization
   -labsl_graphcycles_internal -labsl_time -labsl_time_zone -labsl_strerror"
 
-sources="$(ls "$root"/mta/smtp/*.cc | grep -Ev '_(test|benchmark)\.cc$') $root/mta/base/check.cc
-  $root/mta/base/log.cc $root/mta/base/status.cc"
+base_sources="$root/mta/base/check.cc $root/mta/base/log.cc $root/mta/base/status.cc"
+smtp_sources="$(ls "$root"/mta/smtp/*.cc | grep -Ev '_(test|benchmark)\.cc$')"
+queue_sources="$root/queue/crc32c.cc $root/queue/log_reader.cc $root/queue/records.cc
+  $root/queue/records_decode.cc $root/queue/index.cc $root/queue/recovery.cc
+  $root/queue/segment_scan.cc $root/queue/log_writer.cc"
 
 for target in $targets; do
+  case "$target" in
+    queue_*) sources="$queue_sources $base_sources" ;;
+    *) sources="$smtp_sources $base_sources" ;;
+  esac
   echo "== $target: building"
   # shellcheck disable=SC2086
   "$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined \

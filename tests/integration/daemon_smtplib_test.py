@@ -9,6 +9,7 @@ import smtplib
 import socket
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import junit
@@ -100,6 +101,29 @@ class SessionCommands(unittest.TestCase):
         codes = [line[:4] for line in lines if line]
         finals = [code for code in codes if code[3:4] == b" "]
         self.assertEqual(finals, [b"250 ", b"250 ", b"250 ", b"500 ", b"221 "])
+
+
+class ConnectionLimits(unittest.TestCase):
+    def test_one_client_cannot_take_every_slot(self):
+        # Loopback outside the relay networks, so the per-client limit applies.
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False,
+                                         dir=os.environ.get("TEST_TMPDIR")) as config:
+            config.write('[relay]\nnetworks = ["10.0.0.0/8"]\n'
+                         "[smtp]\nconnections_per_client_max = 2\n")
+        with RingmtaProcess("--config", config.name, shards=1) as daemon:
+            held = []
+            for _ in range(2):
+                raw = socket.create_connection(("127.0.0.1", daemon.port), timeout=10)
+                held.append(raw)
+                self.assertTrue(raw.makefile("rb").readline().startswith(b"220 "))
+            with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as third:
+                self.assertTrue(third.makefile("rb").readline().startswith(b"421 4.7.0"))
+            held.pop().close()
+            time.sleep(0.2)  # let the daemon see the close
+            with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as again:
+                self.assertTrue(again.makefile("rb").readline().startswith(b"220 "))
+            for raw in held:
+                raw.close()
 
 
 class Swaks(unittest.TestCase):
