@@ -27,6 +27,9 @@ class ClientSessionCache {
   // sessions stay cached.
   SslSessionPtr Take(std::string_view key);
 
+  // Forgets `key`'s session, e.g. after that host failed a handshake.
+  void Erase(std::string_view key) { entries_.erase(std::string(key)); }
+
   size_t size() const { return entries_.size(); }
 
  private:

@@ -109,6 +109,13 @@ absl::StatusOr<bool> TlsSession::Handshake() {
   if (rc == 1) {
     handshake_done_ = true;
     state_ = State::kOpen;
+    // A TLS 1.3 server holds its NewSessionTickets (RFC 8446 §4.6.1) until
+    // its first write, lest a client that never reads stall a small socket
+    // buffer. Our output queue cannot stall, and an SMTP client may send
+    // QUIT before we write again, so flush them now with an empty write.
+    if (!is_client_ && SSL_write(ssl_.get(), "", 0) < 0) {
+      return Fail("handshake", SSL_get_error(ssl_.get(), -1));
+    }
     return true;
   }
   int error = SSL_get_error(ssl_.get(), rc);

@@ -35,8 +35,30 @@ run_config() {
   total_failed=$((total_failed + failed))
 }
 
+# Real libFuzzer runs, short and bounded (tests/fuzz/run_fuzzers.sh builds
+# each target with clang -fsanitize=fuzzer): one test case per target, which
+# fails if the fuzzer finds a crash. RINGMTA_FUZZ_SECONDS=0 skips them.
+run_fuzzers() {
+  local seconds=${RINGMTA_FUZZ_SECONDS:-10}
+  [[ $seconds -gt 0 ]] || return 0
+  echo "=== fuzz: ${seconds}s per target" >&2
+  local log
+  log=$(mktemp)
+  FUZZ_WORK_DIR=$(mktemp -d) tests/fuzz/run_fuzzers.sh "$seconds" >"$log" 2>&1 || status=1
+  cat "$log" >&2
+  local passed failed
+  passed=$(grep -c ': .* executions, no crash$' "$log" || true)
+  failed=$(grep -c ': FAILED' "$log" || true)
+  if [[ $passed -eq 0 && $failed -eq 0 ]]; then failed=1; fi
+  echo "=== fuzz: $passed passed, $failed failed" >&2
+  total_passed=$((total_passed + passed))
+  total_failed=$((total_failed + failed))
+  rm -f "$log"
+}
+
 run_config optimised
 run_config asan --config=asan
+run_fuzzers
 
 [[ $total_failed -gt 0 ]] && status=1
 echo "$total_passed passed, $total_failed failed"
