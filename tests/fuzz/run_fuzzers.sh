@@ -22,7 +22,9 @@ absl_libs="-labsl_status -labsl_statusor -labsl_cord -labsl_cord_internal
   -labsl_raw_logging_internal -labsl_log_severity -labsl_bad_optional_access
   -labsl_stacktrace -labsl_symbolize -labsl_debugging_internal
   -labsl_demangle_internal -labsl_malloc_internal -labsl_synchronization
-  -labsl_graphcycles_internal -labsl_time -labsl_time_zone -labsl_strerror"
+  -labsl_graphcycles_internal -labsl_time -labsl_time_zone -labsl_strerror
+  -labsl_hash -labsl_city -labsl_low_level_hash -labsl_raw_hash_set
+  -labsl_hashtablez_sampler -labsl_exponential_biased"
 
 base_sources="$root/mta/base/check.cc $root/mta/base/log.cc $root/mta/base/status.cc"
 smtp_sources="$(ls "$root"/mta/smtp/*.cc | grep -Ev '_(test|benchmark)\.cc$')"
@@ -39,7 +41,8 @@ for target in $targets; do
   # shellcheck disable=SC2086
   "$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined -I"$root" \
-    "$root/tests/fuzz/$target.cc" $sources $absl_libs -lpthread -o "$work/$target"
+    "$root/tests/fuzz/$target.cc" $sources $absl_libs -lpthread -o "$work/$target" ||
+    { echo "== $target: FAILED to build"; exit 1; }
   corpus="$work/corpus-$target"
   mkdir -p "$corpus"
   echo "== $target: running ${seconds}s"

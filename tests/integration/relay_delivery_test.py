@@ -112,6 +112,21 @@ class SmartHostDelivery(unittest.TestCase):
                 self.assertTrue(sink.wait_for(1, timeout_s=30), mta.log())
 
 
+class SmtpSourceInterop(unittest.TestCase):
+    def test_postfix_smtp_source_at_concurrency(self):
+        # Postfix's load generator, 20 parallel sessions, through ringmta to
+        # the sink: every message it sent must arrive once.
+        with SmtpSink() as sink, RingmtaProcess("--smarthost", f"127.0.0.1:{sink.port}") as mta:
+            result = subprocess.run(
+                ["smtp-source", "-s", "20", "-m", "400", "-l", "2048", "-f", "a@example.com",
+                 "-t", "b@example.org", f"127.0.0.1:{mta.port}"],
+                capture_output=True, text=True, timeout=120)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertTrue(sink.wait_for(400, timeout_s=60), mta.log()[-2000:])
+            time.sleep(0.3)
+            self.assertEqual(len(sink.messages), 400)
+
+
 class Backpressure(unittest.TestCase):
     def test_full_queue_answers_452_and_keeps_what_it_has(self):
         config = write_config("[queue]\nmessages_max = 2\n" + FAST_RETRY)
