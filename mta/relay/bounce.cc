@@ -1,10 +1,10 @@
 #include "mta/relay/bounce.h"
 
-#include <charconv>
 #include <variant>
 
 #include "mta/base/clock.h"
 #include "mta/base/log.h"
+#include "mta/relay/enhanced_status.h"
 #include "mta/relay/relay_shard.h"
 #include "queue/queue_limits.h"
 #include "queue/records.h"
@@ -12,21 +12,12 @@
 namespace ringmta::relay {
 namespace {
 
-DsnStatusCode ParseStatusCode(const std::string& text) {
-  DsnStatusCode code{5, 0, 0};
-  unsigned parts[3] = {5, 0, 0};
-  const char* at = text.data();
-  const char* end = text.data() + text.size();
-  for (int i = 0; i < 3 && at < end; ++i) {
-    auto [next, error] = std::from_chars(at, end, parts[i]);
-    if (error != std::errc()) return code;
-    at = next < end && *next == '.' ? next + 1 : next;
-  }
-  if (parts[0] >= 2 && parts[0] <= 5) {
-    code = {static_cast<uint8_t>(parts[0]), static_cast<uint16_t>(parts[1]),
-            static_cast<uint16_t>(parts[2])};
-  }
-  return code;
+// A failure's status for the report; 5.0.0 when ours had none.
+DsnStatusCode ToDsnStatus(const std::string& text) {
+  std::optional<EnhancedStatusParts> parts = ParseEnhancedStatus(text);
+  if (!parts) return DsnStatusCode{5, 0, 0};
+  return DsnStatusCode{static_cast<uint8_t>(parts->code_class), static_cast<uint16_t>(parts->subject),
+                       static_cast<uint16_t>(parts->detail)};
 }
 
 DsnRet ToDsnRet(queue::DsnRet ret) {
@@ -115,7 +106,7 @@ io::Task<absl::StatusOr<uint64_t>> QueueBounce(RelayShard& relay, uint64_t messa
     report.orcpt = recipient.orcpt;
     report.notify = recipient.notify;
     report.action = DsnAction::kFailed;
-    report.status = ParseStatusCode(failure.status);
+    report.status = ToDsnStatus(failure.status);
     report.remote_mta = failure.remote_host;
     report.diagnostic = failure.diagnostic;
     report.last_attempt_ms = failure.at_ms;

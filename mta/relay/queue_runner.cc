@@ -1,10 +1,10 @@
 #include "mta/relay/queue_runner.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "mta/base/clock.h"
 #include "mta/base/log.h"
+#include "mta/relay/enhanced_status.h"
 #include "mta/relay/relay_shard.h"
 #include "queue/queue_limits.h"
 #include "queue/recovery.h"
@@ -26,24 +26,16 @@ constexpr int64_t kSweepIntervalMs = 5'000;
 // "delivery uncertain" is logged, not blindly retried).
 constexpr int64_t kUncertainRetryMs = 3'600'000;
 
-queue::EnhancedStatus ParseStatus(const std::string& text, OutcomeKind kind) {
-  queue::EnhancedStatus status{static_cast<uint8_t>(kind == OutcomeKind::kDelivered ? 2
-                                                    : kind == OutcomeKind::kFailed  ? 5
-                                                                                    : 4),
-                               0, 0};
-  unsigned parts[3] = {0, 0, 0};
-  const char* at = text.data();
-  const char* end = text.data() + text.size();
-  for (int i = 0; i < 3 && at < end; ++i) {
-    auto [next, error] = std::from_chars(at, end, parts[i]);
-    if (error != std::errc()) return status;
-    at = next < end && *next == '.' ? next + 1 : next;
+// The outcome's status, or the class its kind implies when there is none.
+queue::EnhancedStatus ToRecordStatus(const std::string& text, OutcomeKind kind) {
+  if (std::optional<EnhancedStatusParts> parts = ParseEnhancedStatus(text)) {
+    return {static_cast<uint8_t>(parts->code_class), static_cast<uint16_t>(parts->subject),
+            static_cast<uint16_t>(parts->detail)};
   }
-  if (parts[0] >= 2 && parts[0] <= 5 && parts[1] < 1000 && parts[2] < 1000) {
-    status = {static_cast<uint8_t>(parts[0]), static_cast<uint16_t>(parts[1]),
-              static_cast<uint16_t>(parts[2])};
-  }
-  return status;
+  return {static_cast<uint8_t>(kind == OutcomeKind::kDelivered ? 2
+                               : kind == OutcomeKind::kFailed  ? 5
+                                                               : 4),
+          0, 0};
 }
 
 }  // namespace
@@ -257,7 +249,7 @@ void QueueRunner::RecordOutcome(uint64_t id, const RecipientOutcome& outcome) {
   record.message_id = id;
   record.recipient = outcome.index;
   record.at_ms = now_ms;
-  record.status = ParseStatus(outcome.status, outcome.kind);
+  record.status = ToRecordStatus(outcome.status, outcome.kind);
   record.remote_host = outcome.remote_host.substr(0, queue::kHostBytesMax);
   record.response = outcome.diagnostic.substr(0, queue::kResponseBytesMax);
   std::string encoded;
