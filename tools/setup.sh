@@ -10,7 +10,7 @@ PACKAGES=(
   # Tests: real peers no one here wrote, and the fuzzing toolchain.
   # (python-is-python3: Bazel 4's py_test stubs start "#!/usr/bin/env python".)
   python3 python-is-python3 python3-aiosmtpd python3-dnslib python3-prometheus-client swaks postfix
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev openssl
 )
 
 missing=()

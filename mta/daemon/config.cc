@@ -177,6 +177,12 @@ const KeySpec kKeys[] = {
        // A failed AUTH is an error of its own kind: never more than errors.
        return ReadInt(origin, node, key, 1, limits::kSmtpErrorsMax, &config->auth_failures_max);
      }},
+    {"tls.cert_file",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) { return ReadString(origin, node, key, &config->tls_cert_file); }},
+    {"tls.key_file",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) { return ReadString(origin, node, key, &config->tls_key_file); }},
     {"queue.messages_max",
      [](const std::string& origin, const toml::node& node, const std::string& key,
         DaemonConfig* config) {
@@ -332,6 +338,9 @@ absl::Status ValidateConfig(const DaemonConfig& config) {
   if (!config.smarthost.empty()) {
     absl::StatusOr<relay::NextHop> hop = relay::ParseNextHop(config.smarthost);
     if (!hop.ok()) return absl::InvalidArgumentError("smarthost: " + std::string(hop.status().message()));
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("tls.cert_file and tls.key_file go together");
   }
   if (config.delivery_retry_max_ms < config.delivery_retry_initial_ms) {
     return absl::InvalidArgumentError("delivery.retry_max_ms is below delivery.retry_initial_ms");

@@ -38,6 +38,9 @@ struct DaemonConfig {
   std::string auth_credentials_file;  // empty: AUTH is not offered
   bool auth_allow_plaintext = false;  // offer AUTH without TLS (RFC 4954 §4)
   int auth_failures_max = 3;          // failed AUTHs before 421 and close
+  // [tls]: the server certificate; both set: STARTTLS is offered.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // [queue]: high-water marks for the whole daemon; past them, 452.
   // 5 million messages cost ~2 GB of index RAM (~400 B each).
   int64_t queue_messages_max = 5'000'000;

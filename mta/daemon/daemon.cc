@@ -20,6 +20,7 @@
 #include "mta/server/queue_sink.h"
 #include "mta/server/relay_policy.h"
 #include "mta/daemon/shard_services.h"
+#include "tls/context.h"
 
 namespace ringmta::daemon {
 namespace {
@@ -118,6 +119,16 @@ int RunDaemon(const DaemonConfig& config) {
   // ValidateConfig already parsed the networks and refused an open relay.
   server::RelayPolicy relay_policy(*server::ParseNetworks(config.relay_networks));
   inbound.policy = &relay_policy;
+  if (!config.tls_cert_file.empty()) {
+    // Loaded as root, before anything else could drop privileges.
+    absl::StatusOr<std::shared_ptr<const tls::ServerContext>> tls_context =
+        tls::ServerContext::Create(tls::ServerOptions{config.tls_cert_file, config.tls_key_file});
+    if (!tls_context.ok()) {
+      Log(LogLevel::kError, "%s", std::string(tls_context.status().message()));
+      return 1;
+    }
+    inbound.tls_context = *tls_context;
+  }
   inbound.exempt_networks = &relay_policy;
   for (int shard = 0; shard < shards; ++shard) {
     // The daemon-wide limit, split between the shards a client's

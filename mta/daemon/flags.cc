@@ -57,6 +57,10 @@ absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& arguments) {
       flags.log_level = value;
     } else if (TakeValue(arguments, &i, "--smarthost", &value, &error)) {
       flags.smarthost = value;
+    } else if (TakeValue(arguments, &i, "--tls-cert", &value, &error)) {
+      flags.tls_cert = value;
+    } else if (TakeValue(arguments, &i, "--tls-key", &value, &error)) {
+      flags.tls_key = value;
     } else {
       error = absl::InvalidArgumentError("unknown argument '" + argument + "'");
     }
@@ -72,6 +76,8 @@ void ApplyFlags(const Flags& flags, DaemonConfig* config) {
   if (flags.hostname) config->hostname = *flags.hostname;
   if (flags.log_level) config->log_level = *flags.log_level;
   if (flags.smarthost) config->smarthost = *flags.smarthost;
+  if (flags.tls_cert) config->tls_cert_file = *flags.tls_cert;
+  if (flags.tls_key) config->tls_key_file = *flags.tls_key;
 }
 
 std::string Usage() {
@@ -85,6 +91,8 @@ Accepts SMTP on every shard (one thread and io_uring per core) and relays it.
   --spool DIR            queue directory (default ./var/spool)
   --hostname NAME        name in the greeting and Received: headers
   --smarthost HOST:PORT  relay all mail there instead of to MX hosts
+  --tls-cert FILE        PEM certificate chain: offer STARTTLS (with --tls-key)
+  --tls-key FILE         PEM private key (RSA or ECDSA)
   --config FILE          TOML configuration (flags override it)
   --check-config FILE    validate FILE and exit (0 = valid)
   --log-level LEVEL      debug | info | warning | error (default info)

@@ -24,6 +24,8 @@ struct Flags {
   std::optional<std::string> hostname;
   std::optional<std::string> log_level;
   std::optional<std::string> smarthost;
+  std::optional<std::string> tls_cert;
+  std::optional<std::string> tls_key;
 };
 
 absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& arguments);

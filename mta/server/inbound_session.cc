@@ -12,6 +12,7 @@
 #include "mta/base/log.h"
 #include "mta/io/cancel_scope.h"
 #include "mta/io/socket.h"
+#include "tls/session.h"
 
 namespace ringmta::server {
 namespace {
@@ -42,13 +43,20 @@ struct ShutdownWatch {
   }
 };
 
+// STARTTLS is offered exactly when a certificate is loaded.
+smtp::ServerConfig ProtocolConfig(const InboundConfig& config) {
+  smtp::ServerConfig protocol = config.protocol;
+  protocol.advertise_starttls = config.tls_context != nullptr;
+  return protocol;
+}
+
 class Session {
  public:
   Session(io::Shard& shard, int fd, const InboundConfig& config)
       : shard_(shard), config_(config), peer_(PeerAddress(fd)),
         socket_(shard.reactor(), shard.buffers(), fd, &watch_.scope),
         sink_(config.sinks->NewSink(shard)),
-        protocol_(config.protocol, sink_.get(), smtp::PeerInfo{peer_, false}, config.policy,
+        protocol_(ProtocolConfig(config), sink_.get(), smtp::PeerInfo{peer_, false}, config.policy,
                   config.authenticator) {
     shard_.AddShutdownNode(&watch_.node);
   }
@@ -60,10 +68,24 @@ class Session {
   io::Task<void> Run();
 
  private:
-  // Sends pending replies; false when the connection is no longer usable.
+  // Sends pending replies (through TLS once it is on); false when the
+  // connection is no longer usable.
   io::Task<bool> Flush(bool final_word);
+  io::Task<bool> SendRaw(std::string_view bytes, bool final_word);
   // Carries out the protocol's pending action; false to end the session.
   io::Task<bool> Act();
+  // STARTTLS (RFC 3207): the handshake over the socket; false on failure.
+  io::Task<bool> StartTls();
+  // Input for the protocol: decrypted bytes under TLS, else the rest of
+  // the last chunk received.
+  std::string_view Readable() const { return tls_ ? tls_->plaintext() : unread_; }
+  void Consume(size_t bytes) {
+    if (tls_) tls_->ConsumePlaintext(bytes);
+    else unread_.remove_prefix(bytes);
+  }
+  // Makes more input readable: decrypts ciphertext left over, or receives.
+  // Returns the Receive result (> 0 when there is something new to read).
+  io::Task<int32_t> Fill();
 
   io::Shard& shard_;
   const InboundConfig& config_;
@@ -73,32 +95,127 @@ class Session {
   std::unique_ptr<SessionSink> sink_;
   smtp::ServerProtocol protocol_;
   ClientCounter* counted_in_ = nullptr;  // where this connection is counted
+  std::unique_ptr<tls::TlsSession> tls_;
+  // Bytes of the last received chunk not yet used: plaintext before TLS,
+  // ciphertext not yet fed to TLS after. Valid until the next Receive.
+  std::string_view unread_;
+  std::string ciphertext_;  // TLS output waiting to be sent
 };
 
-io::Task<bool> Session::Flush(bool final_word) {
-  std::string& output = protocol_.output();
-  if (output.empty()) co_return true;
-  int32_t result = final_word ? co_await socket_.SendFinal(output, config_.farewell_timeout_ms)
-                              : co_await socket_.SendAll(output, config_.send_timeout_ms);
-  output.clear();
+io::Task<bool> Session::SendRaw(std::string_view bytes, bool final_word) {
+  if (bytes.empty()) co_return true;
+  // Not a conditional expression with a co_await in each branch: GCC 12
+  // miscompiles that (the session never resumed after the send).
+  int32_t result;
+  if (final_word) {
+    result = co_await socket_.SendFinal(bytes, config_.farewell_timeout_ms);
+  } else {
+    result = co_await socket_.SendAll(bytes, config_.send_timeout_ms);
+  }
   co_return result >= 0;
 }
 
-io::Task<bool> Session::Act() {
-  switch (protocol_.TakeAction()) {
-    case smtp::Action::kNone:
-      co_return true;
-    case smtp::Action::kCommit:
-      protocol_.OnCommitted(co_await sink_->Commit());
-      co_return true;
-    case smtp::Action::kStartTls:
-      // STARTTLS is never advertised until tls/ exists; refuse to guess.
-      Log(LogLevel::kWarning, "client %s: STARTTLS action without TLS support", peer_);
-      co_return false;
-    case smtp::Action::kClose:
-      co_return false;
+io::Task<bool> Session::Flush(bool final_word) {
+  std::string& output = protocol_.output();
+  bool ok = true;
+  if (!tls_) {
+    ok = co_await SendRaw(output, final_word);
+  } else {
+    std::string_view rest = output;
+    while (ok && (!rest.empty() || !tls_->output().empty())) {
+      if (!rest.empty()) {
+        absl::StatusOr<size_t> taken = tls_->Write(rest);
+        if (taken.ok()) {
+          rest.remove_prefix(*taken);
+        } else {
+          ok = false;
+        }
+      }
+      ciphertext_.clear();
+      tls_->TakeOutput(&ciphertext_);
+      if (ok) ok = co_await SendRaw(ciphertext_, final_word);
+    }
   }
-  co_return false;
+  output.clear();
+  co_return ok;
+}
+
+io::Task<int32_t> Session::Fill() {
+  for (;;) {
+    if (!tls_) {
+      if (!unread_.empty()) co_return static_cast<int32_t>(unread_.size());
+    } else {
+      if (!tls_->plaintext().empty()) co_return static_cast<int32_t>(tls_->plaintext().size());
+      if (!unread_.empty()) {
+        absl::StatusOr<size_t> fed = tls_->Feed(unread_);
+        if (!fed.ok()) {
+          Log(LogLevel::kInfo, "client %s: TLS failed: %s", peer_, std::string(fed.status().message()));
+          co_return -EPROTO;
+        }
+        unread_.remove_prefix(*fed);
+        // Alerts or session tickets the TLS layer wants to send.
+        ciphertext_.clear();
+        tls_->TakeOutput(&ciphertext_);
+        if (!co_await SendRaw(ciphertext_, false)) co_return -EPIPE;
+        if (tls_->peer_closed()) co_return 0;
+        continue;
+      }
+    }
+    int32_t received = co_await socket_.Receive(config_.idle_timeout_ms);
+    if (received <= 0) co_return received;
+    unread_ = socket_.chunk();
+  }
+}
+
+io::Task<bool> Session::StartTls() {
+  // RFC 3207 §4.2 and the SMTP injection defence: nothing the client sent
+  // before the handshake may be read as a command after it.
+  unread_ = {};
+  absl::StatusOr<std::unique_ptr<tls::TlsSession>> session =
+      tls::TlsSession::NewServer(config_.tls_context);
+  if (!session.ok()) co_return false;
+  tls_ = std::move(*session);
+  while (!tls_->handshake_done()) {
+    if (unread_.empty()) {
+      int32_t received = co_await socket_.Receive(config_.idle_timeout_ms);
+      if (received <= 0) co_return false;
+      unread_ = socket_.chunk();
+    }
+    absl::StatusOr<size_t> fed = tls_->Feed(unread_);
+    ciphertext_.clear();
+    tls_->TakeOutput(&ciphertext_);
+    if (!co_await SendRaw(ciphertext_, !fed.ok())) co_return false;
+    if (!fed.ok()) {
+      Log(LogLevel::kInfo, "client %s: TLS handshake failed: %s", peer_,
+          std::string(fed.status().message()));
+      co_return false;
+    }
+    unread_.remove_prefix(*fed);
+  }
+  Log(LogLevel::kDebug, "client %s: TLS %s %s", peer_, std::string(tls_->version()),
+      std::string(tls_->cipher()));
+  protocol_.OnTlsEstablished();
+  co_return true;
+}
+
+io::Task<bool> Session::Act() {
+  // An if-chain, not a switch: GCC 12 miscompiles co_await inside switch
+  // cases (the coroutine never resumed when the kStartTls case held one).
+  smtp::Action action = protocol_.TakeAction();
+  if (action == smtp::Action::kNone) co_return true;
+  if (action == smtp::Action::kCommit) {
+    absl::Status committed = co_await sink_->Commit();
+    protocol_.OnCommitted(committed);
+    co_return true;
+  }
+  if (action == smtp::Action::kStartTls) {
+    if (config_.tls_context == nullptr || tls_) co_return false;  // never advertised
+    bool sent = co_await Flush(false);  // the 220, in clear
+    if (!sent) co_return false;
+    bool established = co_await StartTls();
+    co_return established;
+  }
+  co_return false;  // kClose
 }
 
 io::Task<void> Session::Run() {
@@ -118,7 +235,6 @@ io::Task<void> Session::Run() {
     counted_in_ = counter;
   }
   protocol_.Start();
-  std::string_view unread;
   for (;;) {
     if (!co_await Flush(false)) break;
     if (!co_await Act()) {
@@ -129,24 +245,21 @@ io::Task<void> Session::Run() {
     // An action may have queued replies (250 after a commit): send them
     // before reading on, or a client waiting for them never sends more.
     if (!protocol_.output().empty()) continue;
-    if (!unread.empty()) {
-      // Feed may stop early (a commit to make, output to send); the rest of
-      // this chunk stays valid until the next Receive.
-      unread.remove_prefix(protocol_.Feed(unread));
+    if (!Readable().empty()) {
+      // Feed may stop early (a commit to make, output to send); the rest
+      // stays readable (in the chunk, or in the TLS plaintext buffer).
+      Consume(protocol_.Feed(Readable()));
       if (sink_->NeedsPacing()) co_await sink_->Pace();
       continue;
     }
-    int32_t received = co_await socket_.Receive(config_.idle_timeout_ms);
-    if (received > 0) {
-      unread = socket_.chunk();
-      continue;
-    }
+    int32_t received = co_await Fill();
+    if (received > 0) continue;
     if (received == -ETIMEDOUT) {
       protocol_.OnTimeout();
     } else if (received == -ECANCELED && watch_.requested) {
       protocol_.OnShutdown();
     } else {
-      break;  // End of stream or a socket error: nothing left to say.
+      break;  // End of stream or a socket or TLS error: nothing left to say.
     }
     co_await Flush(true);
     break;

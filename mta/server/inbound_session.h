@@ -15,6 +15,7 @@
 #include "mta/server/client_counter.h"
 #include "mta/server/relay_policy.h"
 #include "mta/server/session_sink.h"
+#include "tls/context.h"
 #include "mta/smtp/server_protocol.h"
 
 namespace ringmta::server {
@@ -37,6 +38,8 @@ struct InboundConfig {
   // Clients in the relay networks are exempt: they are our own senders.
   std::vector<std::shared_ptr<ClientCounter>> client_counters;
   const RelayPolicy* exempt_networks = nullptr;
+  // The server certificate for STARTTLS (null: STARTTLS not offered).
+  std::shared_ptr<const tls::ServerContext> tls_context;
 };
 
 // A ConnectionHandler (mta/io/shard.h); `context` is an InboundConfig that
