@@ -116,5 +116,31 @@ class StartTls(unittest.TestCase):
         self.assertIn(b"221 ", output)
 
 
+class AuthOnlyUnderTls(unittest.TestCase):
+    def test_auth_is_offered_only_after_starttls(self):
+        import crypt  # libxcrypt's crypt(3), like the daemon's
+        import smtplib
+        directory = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        cert, key = make_certificate(directory)
+        credentials = os.path.join(directory, "passwd")
+        with open(credentials, "w") as handle:
+            handle.write(f"alice:{crypt.crypt('secret', '$6$ringmtatest$')}\n")
+        os.chmod(credentials, 0o600)
+        config = os.path.join(directory, "ringmta.toml")
+        with open(config, "w") as handle:
+            handle.write(f'[auth]\ncredentials_file = "{credentials}"\n')
+        context = ssl.create_default_context(cafile=cert)
+        context.check_hostname = False
+        with RingmtaProcess("--config", config, "--tls-cert", cert, "--tls-key", key) as mta:
+            with smtplib.SMTP("127.0.0.1", mta.port, timeout=30) as client:
+                client.ehlo("client.test")
+                self.assertFalse(client.has_extn("auth"))  # never in clear by default
+                client.starttls(context=context)
+                client.ehlo("client.test")
+                self.assertTrue(client.has_extn("auth"))
+                code, _ = client.login("alice", "secret")
+                self.assertEqual(code, 235)
+
+
 if __name__ == "__main__":
     junit.main()
