@@ -59,6 +59,13 @@ RECORDS = {
     "dead.backup.test": [("A", A("127.0.0.2"), 300)],
     # Answered over TCP only: UDP replies are truncated (TC=1).
     "tcp.test": [("MX", MX("a.mx.test", 5), 300)],
+    # Relay fault tests: the first MX (127.0.0.3) greets with 421, the
+    # second is mx1.loop.test.
+    "greet421.test": [
+        ("MX", MX("mx421.greet421.test", 5), 300),
+        ("MX", MX("mx1.loop.test", 10), 300),
+    ],
+    "mx421.greet421.test": [("A", A("127.0.0.3"), 300)],
 }
 SERVFAIL = {"servfail.test"}
 REFUSED = {"refused.test"}

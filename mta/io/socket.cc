@@ -111,7 +111,22 @@ void Socket::OnRecv(Completion* completion, int32_t result, uint32_t cqe_flags) 
   }
   if (self->receiver_ != nullptr) {
     int32_t taken;
-    if (self->TakeQueued(&taken)) self->receiver_->Finish(taken);
+    if (self->TakeQueued(&taken)) {
+      self->receiver_->Finish(taken);
+    } else if (!self->recv_armed_ && !self->closing_ && !self->starved_.linked) {
+      // The multishot ended (our pause landed after the queue drained, or
+      // the kernel stopped it) while a receiver waits on an empty queue:
+      // nobody else would arm it again.
+      self->reactor_.Post(&Socket::RunRearm, self);
+    }
+  }
+}
+
+void Socket::RunRearm(void* owner) {
+  auto* self = static_cast<Socket*>(owner);
+  if (self->receiver_ != nullptr && !self->recv_armed_ && !self->closing_ &&
+      !self->starved_.linked && !self->ended_) {
+    self->ArmRecv();
   }
 }
 

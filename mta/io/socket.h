@@ -92,6 +92,7 @@ class Socket {
   static void OnRecv(Completion* completion, int32_t result, uint32_t cqe_flags);
   static void OnBuffersAvailable(void* owner);
   static void RunPause(void* owner);
+  static void RunRearm(void* owner);
 
   Reactor& reactor_;
   BufferRing& buffers_;

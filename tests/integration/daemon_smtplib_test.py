@@ -73,6 +73,16 @@ class SessionCommands(unittest.TestCase):
                     found |= marker.encode() in segment.read()
         self.assertTrue(found, "accepted body not found in any segment")
 
+    def test_large_messages_stream_through(self):
+        # Bodies far larger than one connection's share of receive buffers
+        # (16 x 4 KiB) pause and resume the socket's receive many times; a
+        # resume that was lost hung every message over ~135 KB.
+        client = self.connect()
+        client.ehlo("client.test")
+        for size in (140_000, 5_000_000):
+            body = b"Subject: big\r\n\r\n" + (b"x" * 78 + b"\r\n") * (size // 80)
+            self.assertEqual(client.sendmail("a@example.com", ["b@example.org"], body), {})
+
     def test_8bit_and_smtputf8_messages_are_accepted(self):
         client = self.connect()
         client.ehlo("client.test")
