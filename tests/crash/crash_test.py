@@ -6,6 +6,7 @@ before the outcome was durable, delivered again) are allowed and reported.
 """
 import os
 import random
+import shutil
 import signal
 import smtplib
 import tempfile
@@ -79,6 +80,7 @@ class CrashTest(unittest.TestCase):
                     break
                 time.sleep(0.1)
             daemon.stop()
+        shutil.rmtree(spool, ignore_errors=True)
         missing = acked - set(delivered)
         duplicates = len(delivered) - len(set(delivered))
         print(f"crash test: {CYCLES} SIGKILLs, {sender.attempted} attempted, {len(acked)} "

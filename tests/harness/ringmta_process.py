@@ -5,6 +5,7 @@ The daemon listens on 127.0.0.1:0; the port it got is read from its
 """
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -31,6 +32,9 @@ class RingmtaProcess:
     """A running daemon. Use as a context manager."""
 
     def __init__(self, *extra_args, shards=2, start_timeout_s=30, spool=None):
+        # Each daemon preallocates segments (64 MiB each): a spool made here
+        # is removed on exit so a test run does not fill the disk.
+        self._own_spool = spool is None
         self.spool = spool or tempfile.mkdtemp(prefix="ringmta-spool-",
                                                dir=os.environ.get("TEST_TMPDIR"))
         self.args = [binary_path(), "--listen", "127.0.0.1:0", "--shards", str(shards),
@@ -52,6 +56,8 @@ class RingmtaProcess:
     def __exit__(self, *exc):
         if self.process.poll() is None:
             self.stop(signal.SIGTERM)
+        if self._own_spool:
+            shutil.rmtree(self.spool, ignore_errors=True)
 
     def _read_log(self):
         for line in self.process.stderr:
