@@ -15,6 +15,7 @@ import unittest
 from harness import junit
 from harness.ringmta_process import RingmtaProcess
 from harness.smtp_sink import SmtpSink
+from harness.util import FakeDns, wait_for_log, write_config
 
 FAST_RETRY = """
 [delivery]
@@ -24,12 +25,6 @@ idle_timeout_ms = 500
 """
 
 
-def write_config(text):
-    handle = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False,
-                                         dir=os.environ.get("TEST_TMPDIR"))
-    handle.write(text)
-    handle.close()
-    return handle.name
 
 
 def send(port, sender, recipients, body, count=1):
@@ -145,16 +140,12 @@ class Backpressure(unittest.TestCase):
 class MxDelivery(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        server = os.path.join(os.getcwd(), "dns/testdata/fake_dns_server.py")
-        cls.dns = subprocess.Popen([sys.executable, server], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, text=True)
-        cls.dns_port = int(cls.dns.stdout.readline())
+        cls.dns = FakeDns().__enter__()
+        cls.dns_port = cls.dns.port
 
     @classmethod
     def tearDownClass(cls):
-        cls.dns.stdin.close()
-        cls.dns.kill()
-        cls.dns.wait()
+        cls.dns.__exit__(None, None, None)
 
     def mta(self, sink):
         config = write_config(FAST_RETRY + f'dns_servers = ["127.0.0.1:{self.dns_port}"]\n'

@@ -14,6 +14,7 @@ from harness import junit
 from harness.ringmta_process import RingmtaProcess
 from harness.scripted_server import ScriptedServer
 from harness.smtp_sink import SmtpSink
+from harness.util import FakeDns, wait_for_log, write_config
 
 FAST_RETRY = """
 [delivery]
@@ -24,12 +25,6 @@ idle_timeout_ms = 500
 BODY = b"Subject: fault\r\nFrom: a@example.com\r\n\r\nline one\r\n.leading dot\r\n"
 
 
-def write_config(text):
-    handle = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False,
-                                         dir=os.environ.get("TEST_TMPDIR"))
-    handle.write(text)
-    handle.close()
-    return handle.name
 
 
 def send(port, recipients, body=BODY):
@@ -38,11 +33,6 @@ def send(port, recipients, body=BODY):
         assert refused == {}, refused
 
 
-def wait_for_log(mta, text, count=1, timeout_s=30):
-    deadline = time.monotonic() + timeout_s
-    while mta.log().count(text) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return mta.log().count(text) >= count
 
 
 def smarthost(server, *extra):
@@ -52,16 +42,12 @@ def smarthost(server, *extra):
 class GreetingRefusal(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        server = os.path.join(os.getcwd(), "dns/testdata/fake_dns_server.py")
-        cls.dns = subprocess.Popen([sys.executable, server], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, text=True)
-        cls.dns_port = int(cls.dns.stdout.readline())
+        cls.dns = FakeDns().__enter__()
+        cls.dns_port = cls.dns.port
 
     @classmethod
     def tearDownClass(cls):
-        cls.dns.stdin.close()
-        cls.dns.kill()
-        cls.dns.wait()
+        cls.dns.__exit__(None, None, None)
 
     def test_421_greeting_moves_on_to_the_next_mx(self):
         """A 421 at the greeting of the preferred MX (127.0.0.3) is not the
