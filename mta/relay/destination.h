@@ -4,6 +4,9 @@
 // delivery and halves when connections fail (Postfix's scheduler); repeated
 // connection failures put the destination in backoff, during which new jobs
 // are deferred at once and a single probe session tests the waters.
+// Optional rate limits (messages/s, new connections/s) are token buckets on
+// the owner shard's clock: a limited destination sleeps on one timer until
+// its next token, never spins, and never holds up another destination.
 // Not here: SMTP (outbound_session) or what outcomes mean (queue_runner).
 #ifndef RINGMTA_MTA_RELAY_DESTINATION_H_
 #define RINGMTA_MTA_RELAY_DESTINATION_H_
@@ -16,15 +19,15 @@
 
 #include "mta/io/timer_wheel.h"
 #include "mta/relay/delivery_job.h"
+#include "mta/relay/destination_host.h"
 #include "mta/relay/relay_config.h"
+#include "mta/relay/token_bucket.h"
 
 namespace ringmta::relay {
 
-class RelayShard;
-
 class Destination {
  public:
-  Destination(RelayShard& relay, std::string key, std::vector<NextHop> hops);
+  Destination(DestinationHost& host, std::string key, std::vector<NextHop> hops);
   ~Destination();
   Destination(const Destination&) = delete;
   Destination& operator=(const Destination&) = delete;
@@ -33,7 +36,8 @@ class Destination {
   void Submit(DeliveryJob* job);
 
   // For sessions: the next job, or nullptr after `idle_ms` without one (or
-  // at shutdown). The session owns the job until it calls Finish.
+  // at shutdown). The session owns the job until it calls Finish. A session
+  // held back only by the messages/s limit is not idle: it keeps waiting.
   class NextJobAwaiter;
   NextJobAwaiter NextJob(int64_t idle_ms);
   void Finish(DeliveryJob* job);
@@ -45,6 +49,10 @@ class Destination {
   // Wakes idle sessions with nullptr and defers queued jobs: shutdown.
   void Stop();
 
+  // True once nothing here is worth remembering: no jobs, no sessions, no
+  // backoff, and quiet for `forget_ms`. The owner may then delete it.
+  bool Forgettable(int64_t now_ms, int64_t forget_ms) const;
+
   const std::string& key() const { return key_; }
   const std::vector<NextHop>& hops() const { return hops_; }
   void set_hops(std::vector<NextHop> hops) { hops_ = std::move(hops); }
@@ -52,6 +60,9 @@ class Destination {
   int sessions() const { return sessions_; }
   int window() const { return window_; }
   bool idle() const { return sessions_ == 0 && ready_.empty(); }
+  // Times a rate limit made this destination wait for a token.
+  uint64_t message_rate_waits() const { return message_rate_waits_; }
+  uint64_t connection_rate_waits() const { return connection_rate_waits_; }
 
   class NextJobAwaiter {
    public:
@@ -66,6 +77,8 @@ class Destination {
     friend class Destination;
     static void OnTimeout(io::Timer* timer, void* context);
     void Wake(DeliveryJob* job);
+    // Idle deadline from now; pushed out while jobs wait for a token.
+    int64_t DeadlineMs();
 
     Destination& destination_;
     int64_t idle_ms_;
@@ -77,12 +90,18 @@ class Destination {
   };
 
  private:
+  // Hands ready jobs to idle sessions while message tokens last, then
+  // starts a session if the limits allow.
+  void Dispatch();
   void MaybeStartSession();
+  // Arms the rate timer for `wait_ms` from now, unless it fires sooner.
+  void WaitForToken(int64_t wait_ms, uint64_t* waits);
+  static void OnRateTimer(io::Timer* timer, void* context);
   void DeferAll(std::string reason);
   void Unlink(NextJobAwaiter* waiter);
   bool in_backoff() const;
 
-  RelayShard& relay_;
+  DestinationHost& host_;
   std::string key_;
   std::vector<NextHop> hops_;
   std::deque<DeliveryJob*> ready_;
@@ -91,6 +110,12 @@ class Destination {
   int window_;
   int consecutive_failures_ = 0;
   int64_t backoff_until_ms_ = 0;
+  int64_t last_active_ms_;
+  TokenBucket message_tokens_;
+  TokenBucket connection_tokens_;
+  io::Timer rate_timer_;
+  uint64_t message_rate_waits_ = 0;
+  uint64_t connection_rate_waits_ = 0;
   bool stopping_ = false;
 };
 

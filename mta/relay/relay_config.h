@@ -28,6 +28,19 @@ struct RelayConfig {
   // Messages over one connection before it is closed and a new one made:
   // bounds the damage of a connection that degrades.
   int messages_per_connection_max = 1000;
+  // Messages handed to sessions per second, and new connections opened per
+  // second, for one destination (exact: it lives on one shard); 0 means
+  // unlimited. The default is unlimited because the receiver already has a
+  // say (421/4xx shrink the window and defer), and any fixed rate would
+  // throttle a smart host built to take thousands a second. Set them to a
+  // provider's published limits. Bursts of one second's worth are allowed.
+  int64_t messages_per_second_per_destination = 0;
+  int64_t connections_per_second_per_destination = 0;
+  // A destination with no jobs, no sessions and no backoff is forgotten
+  // after this long, so memory follows the destinations in use, not every
+  // MX site ever seen. Five minutes keeps the learned window across short
+  // lulls; a forgotten destination costs only a fresh slow start.
+  int64_t destination_forget_ms = 300'000;
   // Jobs queued at one destination: a dead destination cannot hoard memory.
   size_t ready_jobs_max = 20'000;
   int64_t connect_timeout_ms = 30'000;

@@ -29,13 +29,14 @@ void RunApplyOutcome(io::Shard& target, uint64_t, void* pointer) {
 RelayShard::RelayShard(const RelayConfig& config, const Router& router, const RelayShards* all,
                        queue::ShardQueue& queue)
     : config_(config), router_(router), all_(all), queue_(queue),
-      outbox_timer_(&RelayShard::OnRetryOutbox, this) {
+      outbox_timer_(&RelayShard::OnRetryOutbox, this),
+      forget_timer_(&RelayShard::OnForgetSweep, this) {
   shutdown_node_.on_shutdown = &RelayShard::OnShutdown;
   shutdown_node_.owner = this;
 }
 
 RelayShard::~RelayShard() {
-  CHECK(destinations_.empty() || shard_ == nullptr || stopping_);
+  CHECK(destinations_.size() == 0 || shard_ == nullptr || stopping_);
 }
 
 absl::Status RelayShard::Start(io::Shard& shard) {
@@ -65,7 +66,31 @@ absl::Status RelayShard::Start(io::Shard& shard) {
   });
   if (scheduled > 0) Log(LogLevel::kInfo, "%d queued messages scheduled for delivery", static_cast<int>(scheduled));
   shard.AddShutdownNode(&shutdown_node_);
+  ScheduleForgetSweep();
   return absl::OkStatus();
+}
+
+// Every quarter of the forget time: a destination goes at most 25% late,
+// and the sweep's pass over the table stays rare.
+void RelayShard::ScheduleForgetSweep() {
+  reactor().timers().Schedule(&forget_timer_,
+                              reactor().now_ms() + std::max<int64_t>(1, config_.destination_forget_ms / 4));
+}
+
+void RelayShard::OnForgetSweep(io::Timer*, void* context) {
+  auto* self = static_cast<RelayShard*>(context);
+  if (self->stopping_) return;
+  self->ForgetIdleDestinations();
+  self->ScheduleForgetSweep();
+}
+
+size_t RelayShard::ForgetIdleDestinations() {
+  size_t forgotten = destinations_.ForgetIdle(reactor().now_ms(), config_.destination_forget_ms);
+  if (forgotten > 0) {
+    Log(LogLevel::kDebug, "forgot %d idle destinations; %d remain", static_cast<int>(forgotten),
+        static_cast<int>(destinations_.size()));
+  }
+  return forgotten;
 }
 
 void RelayShard::OnShutdown(void* owner) { static_cast<RelayShard*>(owner)->Shutdown(); }
@@ -76,19 +101,20 @@ void RelayShard::Shutdown() {
   shard_->RemoveShutdownNode(&shutdown_node_);
   runner_->Stop();
   sessions_scope_.Cancel();
-  for (auto& [key, destination] : destinations_) destination->Stop();
+  reactor().timers().Cancel(&forget_timer_);
+  destinations_.ForEach([](Destination& destination) { destination.Stop(); });
 }
 
 void RelayShard::Close() {
   if (shard_ == nullptr) return;
   queue_.listener = nullptr;
   reactor().timers().Cancel(&outbox_timer_);
+  reactor().timers().Cancel(&forget_timer_);
   if (resolver_ != nullptr) io::BlockOn(reactor(), resolver_->Close());
   resolver_.reset();
   if (segments_ != nullptr) segments_->CloseAll();
   // Every session has ended (the shard waited for its tasks).
-  for (auto& [key, destination] : destinations_) CHECK(destination->idle());
-  destinations_.clear();
+  destinations_.Clear();
   runner_.reset();
 }
 
@@ -98,16 +124,7 @@ void RelayShard::DeleteOrphanedJobs() {
 }
 
 void RelayShard::AcceptJob(DeliveryJob* job) {
-  auto it = destinations_.find(job->route_key);
-  if (it == destinations_.end()) {
-    it = destinations_
-             .emplace(job->route_key,
-                      std::make_unique<Destination>(*this, job->route_key, job->hops))
-             .first;
-  } else if (!job->hops.empty()) {
-    it->second->set_hops(job->hops);  // MX answers may have changed
-  }
-  it->second->Submit(job);
+  destinations_.FindOrAdd(job->route_key, job->hops).Submit(job);
 }
 
 void RelayShard::StartSession(Destination& destination) {

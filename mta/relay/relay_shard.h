@@ -2,7 +2,8 @@
 // QueueRunner over its own queue; as an owner shard it keeps the
 // Destinations whose routes hash to it, with their outbound sessions. Jobs
 // cross between the two only through shard mailboxes (DESIGN §2); a full
-// mailbox is retried every millisecond, never dropped.
+// mailbox is retried every millisecond, never dropped. Idle destinations
+// are forgotten by a periodic sweep, so their number stays bounded.
 #ifndef RINGMTA_MTA_RELAY_RELAY_SHARD_H_
 #define RINGMTA_MTA_RELAY_RELAY_SHARD_H_
 
@@ -18,6 +19,8 @@
 #include "mta/io/shard.h"
 #include "mta/relay/delivery_job.h"
 #include "mta/relay/destination.h"
+#include "mta/relay/destination_host.h"
+#include "mta/relay/destination_table.h"
 #include "mta/relay/queue_runner.h"
 #include "mta/relay/relay_config.h"
 #include "mta/relay/route.h"
@@ -26,11 +29,11 @@
 
 namespace ringmta::relay {
 
-class RelayShard {
+class RelayShard : public DestinationHost {
  public:
   RelayShard(const RelayConfig& config, const Router& router, const RelayShards* all,
              queue::ShardQueue& queue);
-  ~RelayShard();
+  ~RelayShard() override;
   RelayShard(const RelayShard&) = delete;
   RelayShard& operator=(const RelayShard&) = delete;
 
@@ -44,8 +47,8 @@ class RelayShard {
 
   // Owner side.
   void AcceptJob(DeliveryJob* job);
-  void StartSession(Destination& destination);
-  void ReturnJob(DeliveryJob* job);
+  void StartSession(Destination& destination) override;
+  void ReturnJob(DeliveryJob* job) override;
   // Cancels sessions and idles destinations: the shard is stopping.
   void Shutdown();
 
@@ -56,7 +59,14 @@ class RelayShard {
 
   io::Shard& shard() { return *shard_; }
   io::Reactor& reactor() { return shard_->reactor(); }
-  const RelayConfig& config() const { return config_; }
+  const RelayConfig& config() const override { return config_; }
+  int64_t now_ms() const override { return shard_->reactor().now_ms(); }
+  io::TimerWheel& timers() override { return reactor().timers(); }
+  void Resume(std::coroutine_handle<> handle) override { reactor().Post(handle); }
+  DestinationTable& destinations() { return destinations_; }
+  // Deletes destinations idle for destination_forget_ms; the sweep timer
+  // calls it, tests may too. Returns how many went.
+  size_t ForgetIdleDestinations();
   const Router& router() const { return router_; }
   dns::Resolver& resolver() { return *resolver_; }
   queue::SegmentReader& segments() { return *segments_; }
@@ -74,6 +84,8 @@ class RelayShard {
   void SendOrQueue(int to, io::ShardMessage message);
   static void OnRetryOutbox(io::Timer* timer, void* context);
   static void OnShutdown(void* owner);
+  static void OnForgetSweep(io::Timer* timer, void* context);
+  void ScheduleForgetSweep();
 
   const RelayConfig& config_;
   const Router& router_;
@@ -83,11 +95,12 @@ class RelayShard {
   std::unique_ptr<dns::Resolver> resolver_;
   std::unique_ptr<queue::SegmentReader> segments_;
   std::unique_ptr<QueueRunner> runner_;
-  absl::flat_hash_map<std::string, std::unique_ptr<Destination>> destinations_;
+  DestinationTable destinations_{*this};
   // Jobs this shard made and has not had back: freed at teardown if lost.
   absl::flat_hash_set<DeliveryJob*> jobs_out_;
   std::deque<Outgoing> outbox_;  // mailbox was full; retried in order
   io::Timer outbox_timer_;
+  io::Timer forget_timer_;
   io::CancelScope sessions_scope_;
   io::ShutdownNode shutdown_node_;
   bool stopping_ = false;
