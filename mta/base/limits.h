@@ -74,10 +74,30 @@ inline constexpr int64_t kSmtpServerIdleTimeoutMs = 5 * 60 * 1000;
 // Message size we ever accept; config narrows it (advertised via SIZE).
 inline constexpr size_t kMessageBytesMax = 256u << 20;
 
+// ---- Delivery, per destination ----
+// Rate limits (0 = unlimited): one shard cannot send messages or open
+// connections faster than this, so a larger value could never bind and is
+// surely a typo.
+inline constexpr int64_t kDestinationMessagesPerSecondMax = 100'000;
+inline constexpr int64_t kDestinationConnectionsPerSecondMax = 10'000;
+// Messages over one outbound connection before it is closed and another
+// made, as the server side allows 100k transactions per connection.
+inline constexpr int kDestinationMessagesPerConnectionMax = 100'000;
+// Idle destinations are forgotten after a configurable time: at least a
+// second (a forgotten destination's rate buckets restart full, which is
+// harmless once they would have refilled, within one second), at most a day
+// (the table must stay bounded by the destinations actually in use).
+inline constexpr int64_t kDestinationForgetMsMin = 1000;
+inline constexpr int64_t kDestinationForgetMsMax = 86'400'000;
+
 // ---- Process ----
 // Bytes of peer text copied into a log line (Postfix truncates likewise):
 // logs stay readable and a peer cannot flood them.
 inline constexpr size_t kLogPeerTextBytesMax = 100;
+// Directory depth walked when the spool is handed to server.user: the
+// spool is spool/shard-K/files; anything deeper is not ours, and a bound
+// keeps a hostile tree from exhausting descriptors.
+inline constexpr int kSpoolTreeDepthMax = 8;
 
 }  // namespace ringmta::limits
 

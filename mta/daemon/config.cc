@@ -117,6 +117,12 @@ const KeySpec kKeys[] = {
     {"server.log_level",
      [](const std::string& origin, const toml::node& node, const std::string& key,
         DaemonConfig* config) { return ReadString(origin, node, key, &config->log_level); }},
+    {"server.user",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) { return ReadString(origin, node, key, &config->user); }},
+    {"server.group",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) { return ReadString(origin, node, key, &config->group); }},
     {"smtp.message_bytes_max",
      [](const std::string& origin, const toml::node& node, const std::string& key,
         DaemonConfig* config) {
@@ -231,6 +237,30 @@ const KeySpec kKeys[] = {
      [](const std::string& origin, const toml::node& node, const std::string& key,
         DaemonConfig* config) {
        return ReadInt(origin, node, key, 1, 1000, &config->delivery_connections_per_destination_max);
+     }},
+    {"delivery.messages_per_connection_max",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, 1, limits::kDestinationMessagesPerConnectionMax,
+                      &config->delivery_messages_per_connection_max);
+     }},
+    {"delivery.messages_per_second_per_destination",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, 0, limits::kDestinationMessagesPerSecondMax,
+                      &config->delivery_messages_per_second_per_destination);
+     }},
+    {"delivery.connections_per_second_per_destination",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, 0, limits::kDestinationConnectionsPerSecondMax,
+                      &config->delivery_connections_per_second_per_destination);
+     }},
+    {"delivery.destination_forget_ms",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, limits::kDestinationForgetMsMin,
+                      limits::kDestinationForgetMsMax, &config->delivery_destination_forget_ms);
      }},
     {"submission.listen",
      [](const std::string& origin, const toml::node& node, const std::string& key,
@@ -360,6 +390,9 @@ absl::Status ValidateConfig(const DaemonConfig& config) {
                                       std::to_string(limits::kShardsMax));
   }
   if (config.spool.empty()) return absl::InvalidArgumentError("spool directory is empty");
+  if (!config.group.empty() && config.user.empty()) {
+    return absl::InvalidArgumentError("server.group needs server.user");
+  }
   if (config.log_level != "debug" && config.log_level != "info" &&
       config.log_level != "warning" && config.log_level != "error") {
     return absl::InvalidArgumentError("log_level must be debug, info, warning or error");

@@ -21,6 +21,11 @@ struct DaemonConfig {
   std::string spool = "./var/spool";
   std::string hostname;  // empty: the machine's host name
   std::string log_level = "info";
+  // Drop to this user (and group; default: the user's primary group) after
+  // binding and loading keys, when started as root (DESIGN §7). Empty: keep
+  // running as started (a warning when that is root).
+  std::string user;
+  std::string group;
   // [smtp]
   uint64_t message_bytes_max = 64ull << 20;
   int recipients_max = limits::kSmtpRecipientsMax;
@@ -53,6 +58,11 @@ struct DaemonConfig {
   int64_t delivery_retry_max_ms = 3'600'000;
   int64_t delivery_idle_timeout_ms = 5'000;
   int delivery_connections_per_destination_max = 20;
+  int delivery_messages_per_connection_max = 1000;
+  // 0: unlimited (see relay_config.h for why that is the default).
+  int64_t delivery_messages_per_second_per_destination = 0;
+  int64_t delivery_connections_per_second_per_destination = 0;
+  int64_t delivery_destination_forget_ms = 300'000;
   // [submission]: MSA listeners (RFC 6409); AUTH required there.
   std::vector<std::string> submission_listen;
 };

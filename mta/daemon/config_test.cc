@@ -234,3 +234,74 @@ TEST(FlagsTest, NonNumericShardsIsAnError) {
 
 }  // namespace
 }  // namespace ringmta::daemon
+
+namespace ringmta::daemon {
+namespace {
+
+TEST(ConfigTest, ReadsDestinationLimitsAndPrivilegeKeys) {
+  auto config = ParseConfig(R"(
+[server]
+user = "ringmta"
+group = "mail"
+
+[delivery]
+messages_per_connection_max = 50
+messages_per_second_per_destination = 5
+connections_per_second_per_destination = 2
+destination_forget_ms = 60000
+)",
+                            "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->user, "ringmta");
+  EXPECT_EQ(config->group, "mail");
+  EXPECT_EQ(config->delivery_messages_per_connection_max, 50);
+  EXPECT_EQ(config->delivery_messages_per_second_per_destination, 5);
+  EXPECT_EQ(config->delivery_connections_per_second_per_destination, 2);
+  EXPECT_EQ(config->delivery_destination_forget_ms, 60000);
+}
+
+TEST(ConfigTest, RateLimitsDefaultToUnlimitedAndZeroIsAllowed) {
+  DaemonConfig defaults;
+  EXPECT_EQ(defaults.delivery_messages_per_second_per_destination, 0);
+  EXPECT_EQ(defaults.delivery_connections_per_second_per_destination, 0);
+  auto config = ParseConfig("[delivery]\nmessages_per_second_per_destination = 0\n", "x.toml");
+  EXPECT_TRUE(config.ok()) << config.status();
+}
+
+TEST(ConfigTest, DestinationLimitsOutsideTheirBoundsNameKeyAndLine) {
+  struct Case {
+    const char* text;
+    const char* error;
+  };
+  for (const Case& c : {
+           Case{"[delivery]\n\nmessages_per_second_per_destination = 100001\n",
+                "x.toml:3: delivery.messages_per_second_per_destination: must be between 0 and "
+                "100000"},
+           Case{"[delivery]\nconnections_per_second_per_destination = -1\n",
+                "x.toml:2: delivery.connections_per_second_per_destination: must be between 0"},
+           Case{"[delivery]\nmessages_per_connection_max = 0\n",
+                "x.toml:2: delivery.messages_per_connection_max: must be between 1 and 100000"},
+           Case{"[delivery]\ndestination_forget_ms = 999\n",
+                "x.toml:2: delivery.destination_forget_ms: must be between 1000 and 86400000"},
+       }) {
+    auto config = ParseConfig(c.text, "x.toml");
+    ASSERT_FALSE(config.ok()) << c.text;
+    EXPECT_NE(config.status().message().find(c.error), std::string::npos) << config.status();
+  }
+}
+
+TEST(ConfigTest, GroupWithoutUserIsRejected) {
+  auto config = ParseConfig("[server]\ngroup = \"mail\"\n", "x.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("server.group needs server.user"), std::string::npos);
+}
+
+TEST(ConfigTest, UserMustBeAString) {
+  auto config = ParseConfig("[server]\nuser = 65534\n", "x.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("x.toml:2: server.user: must be a string"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace ringmta::daemon

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "mta/base/log.h"
@@ -19,6 +20,7 @@
 #include "mta/server/msa_sink.h"
 #include "mta/server/queue_sink.h"
 #include "mta/server/relay_policy.h"
+#include "mta/daemon/privileges.h"
 #include "mta/daemon/shard_services.h"
 #include "tls/context.h"
 
@@ -46,11 +48,16 @@ LogLevel ParseLogLevel(const std::string& level) {
   return LogLevel::kInfo;
 }
 
-// The spool holds mail: only its owner may look inside (DESIGN §7).
+// The spool holds mail: only its owner may look inside (DESIGN §7). It is
+// made 0700 from the start, not chmodded after a window at the umask's mode.
 absl::Status PrepareSpool(const std::string& path) {
   std::error_code error;
-  std::filesystem::create_directories(path, error);
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, error);
   if (error) return absl::PermissionDeniedError("cannot create spool " + path + ": " + error.message());
+  if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+    return ErrnoToStatus(errno, "mkdir spool " + path);
+  }
   if (chmod(path.c_str(), 0700) != 0) return ErrnoToStatus(errno, "chmod spool " + path);
   return absl::OkStatus();
 }
@@ -69,6 +76,11 @@ absl::StatusOr<relay::RelayConfig> MakeRelayConfig(const DaemonConfig& config,
   relay.retry_max_ms = config.delivery_retry_max_ms;
   relay.idle_timeout_ms = config.delivery_idle_timeout_ms;
   relay.connections_per_destination_max = config.delivery_connections_per_destination_max;
+  relay.messages_per_connection_max = config.delivery_messages_per_connection_max;
+  relay.messages_per_second_per_destination = config.delivery_messages_per_second_per_destination;
+  relay.connections_per_second_per_destination =
+      config.delivery_connections_per_second_per_destination;
+  relay.destination_forget_ms = config.delivery_destination_forget_ms;
   return relay;
 }
 
@@ -87,6 +99,13 @@ int RunDaemon(const DaemonConfig& config) {
   // A peer closing mid-send must produce EPIPE, never kill the process.
   signal(SIGPIPE, SIG_IGN);
 
+  // Decided before anything is bound, so a bad server.user stops us early.
+  absl::StatusOr<std::optional<PrivilegeDrop>> privilege_drop =
+      PlanPrivilegeDrop(config.user, config.group, config.spool);
+  if (!privilege_drop.ok()) {
+    Log(LogLevel::kError, "%s", std::string(privilege_drop.status().message()));
+    return 1;
+  }
   absl::Status spool = PrepareSpool(config.spool);
   if (!spool.ok()) {
     Log(LogLevel::kError, "%s", std::string(spool.message()));
@@ -158,6 +177,11 @@ int RunDaemon(const DaemonConfig& config) {
   options.on_shard_start = &StartShardServices;
   options.on_shard_stop = &StopShardServices;
   options.hook_context = &services;
+  // Listeners bound and keys loaded, no shard thread yet: drop root here.
+  if (privilege_drop->has_value()) {
+    options.after_bind = &ApplyPrivilegeDrop;
+    options.after_bind_context = &**privilege_drop;
+  }
   // Submission listeners (RFC 6409) get their own session config: AUTH
   // before MAIL, and Message-ID:/Date: added by the MSA sink.
   server::MsaSinkFactory msa_sinks(&sinks, hostname);

@@ -177,6 +177,14 @@ absl::StatusOr<std::unique_ptr<ShardGroup>> ShardGroup::Start(const ShardGroupOp
     }
   }
 
+  if (options.after_bind != nullptr) {
+    absl::Status status = options.after_bind(options.after_bind_context);
+    if (!status.ok()) {
+      close_all();
+      return status;
+    }
+  }
+
   for (int index = 0; index < options.shards; ++index) {
     group->shards_.push_back(std::unique_ptr<Shard>(new Shard(*group, index)));
   }

@@ -63,6 +63,12 @@ struct ShardGroupOptions {
   absl::Status (*on_shard_start)(Shard& shard, void* context) = nullptr;
   void (*on_shard_stop)(Shard& shard, void* context) = nullptr;
   void* hook_context = nullptr;
+  // Optional, on the calling thread once every listening socket is bound
+  // and before any shard thread exists, so nothing has been accepted yet and
+  // the process is single-threaded: where privileges drop (DESIGN §7). A
+  // failure closes the sockets and aborts Start with that status.
+  absl::Status (*after_bind)(void* context) = nullptr;
+  void* after_bind_context = nullptr;
 };
 
 class ShardGroup;
