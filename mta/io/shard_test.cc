@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <filesystem>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -105,6 +106,73 @@ TEST(ShardGroupTest, StartHookFailureIsReported) {
   auto group = ShardGroup::Start(options);
   ASSERT_FALSE(group.ok());
   EXPECT_EQ(group.status().message(), "shard 1 refuses");
+}
+
+// after_bind: sockets bound, no shard thread yet (the privilege drop's hook).
+struct AfterBindRun {
+  int calls = 0;
+  int threads_at_call = 0;
+  std::atomic<int> shard_starts{0};
+  bool fail = false;
+};
+
+int ThreadsInProcess() {
+  int threads = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    (void)entry;
+    ++threads;
+  }
+  return threads;
+}
+
+absl::Status RecordAfterBind(void* context) {
+  auto* run = static_cast<AfterBindRun*>(context);
+  ++run->calls;
+  run->threads_at_call = ThreadsInProcess();
+  if (run->shard_starts.load() != 0) return absl::InternalError("shards already started");
+  return run->fail ? absl::PermissionDeniedError("cannot drop") : absl::OkStatus();
+}
+
+absl::Status CountShardStart(Shard&, void* context) {
+  static_cast<AfterBindRun*>(context)->shard_starts.fetch_add(1);
+  return absl::OkStatus();
+}
+
+TEST(ShardGroupTest, AfterBindRunsOnceBeforeAnyShardThread) {
+  AfterBindRun run;
+  ShardGroupOptions options;
+  options.shards = 2;
+  options.listen = {*SocketAddress::Parse("127.0.0.1:0")};
+  options.handler = &NeverCalled;
+  options.on_shard_start = &CountShardStart;
+  options.hook_context = &run;
+  options.after_bind = &RecordAfterBind;
+  options.after_bind_context = &run;
+  const int threads_before = ThreadsInProcess();
+  auto group = ShardGroup::Start(options);
+  ASSERT_TRUE(group.ok()) << group.status();
+  EXPECT_EQ(run.calls, 1);
+  EXPECT_EQ(run.threads_at_call, threads_before);
+  EXPECT_EQ(run.shard_starts.load(), 2);
+  (*group)->RequestStop();
+  (*group)->Join();
+}
+
+TEST(ShardGroupTest, AfterBindFailureAbortsStart) {
+  AfterBindRun run;
+  run.fail = true;
+  ShardGroupOptions options;
+  options.shards = 2;
+  options.listen = {*SocketAddress::Parse("127.0.0.1:0")};
+  options.handler = &NeverCalled;
+  options.on_shard_start = &CountShardStart;
+  options.hook_context = &run;
+  options.after_bind = &RecordAfterBind;
+  options.after_bind_context = &run;
+  auto group = ShardGroup::Start(options);
+  ASSERT_FALSE(group.ok());
+  EXPECT_EQ(group.status().message(), "cannot drop");
+  EXPECT_EQ(run.shard_starts.load(), 0);
 }
 
 TEST(ShardGroupTest, MessageToSelfRunsOnTheSameShard) {
