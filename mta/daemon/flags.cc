@@ -99,6 +99,8 @@ Accepts SMTP on every shard (one thread and io_uring per core) and relays it.
   --version, --help
 
 Signals: SIGTERM and SIGINT stop cleanly (421 to open sessions).
+Started as root, set server.user in the config file: ringmta binds its ports
+and loads its keys, then drops to that user before accepting anything.
 )";
 }
 

@@ -151,7 +151,8 @@ absl::StatusOr<std::optional<PrivilegeDrop>> PlanPrivilegeDrop(const std::string
       Log(LogLevel::kInfo, "already running as %s; no privileges to drop", user);
       return std::optional<PrivilegeDrop>();
     }
-    return absl::PermissionDeniedError("server.user = \"" + user + "\" needs ringmta to start as root (running as uid " +
+    return absl::PermissionDeniedError("server.user = \"" + user +
+                                       "\" needs ringmta to start as root (running as uid " +
                                        std::to_string(euid) + "); start it as root or as " + user);
   }
   return std::optional<PrivilegeDrop>(std::move(drop));
@@ -183,7 +184,9 @@ absl::Status DropPrivileges(uid_t uid, gid_t gid) {
   if (setresuid(uid, uid, uid) != 0) return ErrnoToStatus(errno, "setresuid");
   // No execve from here on can gain privileges (setuid binaries, file
   // capabilities); inherited by every shard thread started after this.
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return ErrnoToStatus(errno, "PR_SET_NO_NEW_PRIVS");
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return ErrnoToStatus(errno, "PR_SET_NO_NEW_PRIVS");
+  }
 
   uid_t real_uid, effective_uid, saved_uid;
   gid_t real_gid, effective_gid, saved_gid;

@@ -208,7 +208,9 @@ TEST(DestinationTest, StopWhileWaitingForATokenDefersTheRest) {
 TEST(DestinationTableTest, IdleDestinationsAreForgottenAfterTheForgetTime) {
   FakeHost host;
   DestinationTable table(host);
-  for (const char* key : {"a.test", "b.test", "c.test"}) table.FindOrAdd(key, {}).Submit(host.NewJob());
+  for (const char* key : {"a.test", "b.test", "c.test"}) {
+    table.FindOrAdd(key, {}).Submit(host.NewJob());
+  }
   host.Run();
   ASSERT_EQ(table.size(), 3u);
   const int64_t idle_since_ms = host.now_ms();

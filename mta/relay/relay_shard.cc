@@ -73,8 +73,8 @@ absl::Status RelayShard::Start(io::Shard& shard) {
 // Every quarter of the forget time: a destination goes at most 25% late,
 // and the sweep's pass over the table stays rare.
 void RelayShard::ScheduleForgetSweep() {
-  reactor().timers().Schedule(&forget_timer_,
-                              reactor().now_ms() + std::max<int64_t>(1, config_.destination_forget_ms / 4));
+  int64_t period_ms = std::max<int64_t>(1, config_.destination_forget_ms / 4);
+  reactor().timers().Schedule(&forget_timer_, reactor().now_ms() + period_ms);
 }
 
 void RelayShard::OnForgetSweep(io::Timer*, void* context) {
