@@ -69,8 +69,25 @@ static_assert(kSmtpRecipientsMax >= kSmtpRecipientsMin);
 // Protocol errors and unknown commands before 421 and disconnect (Postfix
 // uses 20 hard errors; junk is cheaper to tolerate less of).
 inline constexpr int kSmtpErrorsMax = 20;
-// Idle timeout waiting for a command: RFC 5321 §4.5.3.2.7 asks for 5 minutes.
-inline constexpr int64_t kSmtpServerIdleTimeoutMs = 5 * 60 * 1000;
+// Junk commands (NOOP, RSET, VRFY, EXPN, HELP, unknown verbs) between two
+// accepted messages before 421 and disconnect. Legitimate clients send a
+// handful; a flood of them only holds a connection slot (Postfix: 100).
+inline constexpr int kSmtpJunkCommandsMax = 100;
+// Server timeouts, one per stage (RFC 5321 §4.5.3.2), each applied to every
+// wait for input in that stage. Waiting for a command: §4.5.3.2.7 asks for
+// at least 5 minutes.
+inline constexpr int64_t kSmtpServerCommandTimeoutMs = 5 * 60 * 1000;
+// Waiting for the next block of DATA or BDAT octets: the server-side
+// counterpart of the client's 3-minute data block timeout (§4.5.3.2.5).
+inline constexpr int64_t kSmtpServerDataBlockTimeoutMs = 3 * 60 * 1000;
+// The whole TLS handshake (STARTTLS or implicit TLS): two round trips and a
+// signature take seconds even on slow links; a client that stalls in it
+// holds a connection slot and has said nothing we could answer.
+inline constexpr int64_t kSmtpServerTlsHandshakeTimeoutMs = 60 * 1000;
+// Config may narrow the timeouts down to this, no further: below a second,
+// ordinary network jitter would cut off honest clients.
+inline constexpr int64_t kSmtpServerTimeoutMsMin = 1000;
+static_assert(kSmtpServerDataBlockTimeoutMs <= kSmtpServerCommandTimeoutMs);
 // Message size we ever accept; config narrows it (advertised via SIZE).
 inline constexpr size_t kMessageBytesMax = 256u << 20;
 

@@ -140,11 +140,36 @@ const KeySpec kKeys[] = {
         DaemonConfig* config) {
        return ReadInt(origin, node, key, 1, limits::kSmtpErrorsMax, &config->errors_max);
      }},
+    {"smtp.junk_commands_max",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, 1, limits::kSmtpJunkCommandsMax,
+                      &config->junk_commands_max);
+     }},
+    {"smtp.command_timeout_ms",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, limits::kSmtpServerTimeoutMsMin,
+                      limits::kSmtpServerCommandTimeoutMs, &config->command_timeout_ms);
+     }},
+    // The older name of smtp.command_timeout_ms, kept so existing files load.
     {"smtp.idle_timeout_ms",
      [](const std::string& origin, const toml::node& node, const std::string& key,
         DaemonConfig* config) {
-       return ReadInt(origin, node, key, 1000, limits::kSmtpServerIdleTimeoutMs,
-                      &config->idle_timeout_ms);
+       return ReadInt(origin, node, key, limits::kSmtpServerTimeoutMsMin,
+                      limits::kSmtpServerCommandTimeoutMs, &config->command_timeout_ms);
+     }},
+    {"smtp.data_timeout_ms",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, limits::kSmtpServerTimeoutMsMin,
+                      limits::kSmtpServerDataBlockTimeoutMs, &config->data_timeout_ms);
+     }},
+    {"smtp.tls_handshake_timeout_ms",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, limits::kSmtpServerTimeoutMsMin,
+                      limits::kSmtpServerTlsHandshakeTimeoutMs, &config->tls_handshake_timeout_ms);
      }},
     {"smtp.connections_per_shard_max",
      [](const std::string& origin, const toml::node& node, const std::string& key,
@@ -268,6 +293,12 @@ const KeySpec kKeys[] = {
        return ReadStringArray(origin, node, key, "\"HOST:PORT\" strings", &CheckListenAddress,
                               &config->submission_listen);
      }},
+    {"submission.tls_listen",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadStringArray(origin, node, key, "\"HOST:PORT\" strings", &CheckListenAddress,
+                              &config->submission_tls_listen);
+     }},
 };
 
 const KeySpec* FindKey(const std::string& name) {
@@ -328,6 +359,26 @@ std::vector<std::string> KnownConfigKeys() {
 
 namespace {
 
+// Implicit TLS submission (RFC 8314 §3.3): a listener that can never finish
+// a handshake, or never accept a message, is refused at start.
+absl::Status ValidateImplicitTls(const DaemonConfig& config) {
+  if (config.submission_tls_listen.empty()) return absl::OkStatus();
+  for (const std::string& address : config.submission_tls_listen) {
+    absl::StatusOr<io::SocketAddress> parsed = io::SocketAddress::Parse(address);
+    if (!parsed.ok()) return absl::InvalidArgumentError("submission.tls_listen: " +
+                                                        std::string(parsed.status().message()));
+  }
+  if (config.tls_cert_file.empty() || config.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "submission.tls_listen needs a certificate: set tls.cert_file and tls.key_file "
+        "(or --tls-cert and --tls-key)");
+  }
+  if (config.auth_credentials_file.empty()) {
+    return absl::InvalidArgumentError("submission.tls_listen needs auth.credentials_file");
+  }
+  return absl::OkStatus();
+}
+
 // An open relay is the one misconfiguration that turns a relay into a spam
 // cannon within hours, so it is refused unless asked for by name. The rule
 // is deliberately simple: any relay network with prefix length 0.
@@ -354,6 +405,7 @@ absl::Status ValidateRelayAndAuth(const DaemonConfig& config) {
   if (!config.submission_listen.empty() && config.auth_credentials_file.empty()) {
     return absl::InvalidArgumentError("submission.listen needs auth.credentials_file");
   }
+  RETURN_IF_ERROR(ValidateImplicitTls(config));
   if (config.auth_failures_max < 1 || config.auth_failures_max > limits::kSmtpErrorsMax) {
     return absl::InvalidArgumentError("auth.failures_max must be between 1 and " +
                                       std::to_string(limits::kSmtpErrorsMax));
@@ -375,7 +427,8 @@ absl::Status ValidateConfig(const DaemonConfig& config) {
   if (config.delivery_retry_max_ms < config.delivery_retry_initial_ms) {
     return absl::InvalidArgumentError("delivery.retry_max_ms is below delivery.retry_initial_ms");
   }
-  if (config.listen.size() + config.submission_listen.size() >
+  if (config.listen.size() + config.submission_listen.size() +
+          config.submission_tls_listen.size() >
       static_cast<size_t>(limits::kListenersMax)) {
     return absl::InvalidArgumentError("at most " + std::to_string(limits::kListenersMax) +
                                       " listen addresses (server and submission together)");

@@ -30,7 +30,12 @@ struct DaemonConfig {
   uint64_t message_bytes_max = 64ull << 20;
   int recipients_max = limits::kSmtpRecipientsMax;
   int errors_max = limits::kSmtpErrorsMax;
-  int64_t idle_timeout_ms = limits::kSmtpServerIdleTimeoutMs;
+  int junk_commands_max = limits::kSmtpJunkCommandsMax;
+  // Per-stage timeouts (RFC 5321 §4.5.3.2); smtp.idle_timeout_ms is the
+  // older name of the command timeout.
+  int64_t command_timeout_ms = limits::kSmtpServerCommandTimeoutMs;
+  int64_t data_timeout_ms = limits::kSmtpServerDataBlockTimeoutMs;
+  int64_t tls_handshake_timeout_ms = limits::kSmtpServerTlsHandshakeTimeoutMs;
   int connections_per_shard_max = limits::kConnectionsPerShardMax;
   // Concurrent connections from one client address (clients in the relay
   // networks are exempt). Postfix's default is 50; bulk senders outside
@@ -65,6 +70,8 @@ struct DaemonConfig {
   int64_t delivery_destination_forget_ms = 300'000;
   // [submission]: MSA listeners (RFC 6409); AUTH required there.
   std::vector<std::string> submission_listen;
+  // Implicit TLS submission (RFC 8314, port 465); needs the certificate.
+  std::vector<std::string> submission_tls_listen;
 };
 
 // Parses and validates TOML text; `origin` names the file in errors.

@@ -37,7 +37,7 @@ connections_per_shard_max = 100
   EXPECT_EQ(config->message_bytes_max, 10485760u);
   EXPECT_EQ(config->recipients_max, 500);
   EXPECT_EQ(config->errors_max, 10);
-  EXPECT_EQ(config->idle_timeout_ms, 60000);
+  EXPECT_EQ(config->command_timeout_ms, 60000);  // the older name still works
   EXPECT_EQ(config->connections_per_shard_max, 100);
 }
 
@@ -187,6 +187,81 @@ TEST(ConfigTest, ListenersCountTogether) {
   config.auth_credentials_file = "/x";
   config.listen = std::vector<std::string>(limits::kListenersMax, "127.0.0.1:25");
   config.submission_listen = {"127.0.0.1:587"};
+  EXPECT_NE(ValidateConfig(config).message().find("server and submission together"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, ReadsTimeoutAndJunkKeys) {
+  auto config = ParseConfig(R"([smtp]
+command_timeout_ms = 120000
+data_timeout_ms = 90000
+tls_handshake_timeout_ms = 5000
+junk_commands_max = 20
+)",
+                            "x.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->command_timeout_ms, 120000);
+  EXPECT_EQ(config->data_timeout_ms, 90000);
+  EXPECT_EQ(config->tls_handshake_timeout_ms, 5000);
+  EXPECT_EQ(config->junk_commands_max, 20);
+  EXPECT_EQ(DaemonConfig{}.data_timeout_ms, limits::kSmtpServerDataBlockTimeoutMs);
+}
+
+TEST(ConfigTest, TimeoutsAndJunkMayOnlyNarrowLimits) {
+  for (const char* text :
+       {"[smtp]\ncommand_timeout_ms = 300001\n", "[smtp]\ndata_timeout_ms = 180001\n",
+        "[smtp]\ntls_handshake_timeout_ms = 999\n", "[smtp]\njunk_commands_max = 101\n",
+        "[smtp]\njunk_commands_max = 0\n"}) {
+    auto config = ParseConfig(text, "x.toml");
+    ASSERT_FALSE(config.ok()) << text;
+    EXPECT_NE(config.status().message().find("x.toml:2: smtp."), std::string::npos)
+        << config.status();
+    EXPECT_NE(config.status().message().find("must be between"), std::string::npos)
+        << config.status();
+  }
+}
+
+TEST(ConfigTest, ImplicitTlsSubmissionNeedsACertificate) {
+  auto config = ParseConfig(
+      "[auth]\ncredentials_file = \"/x\"\n[submission]\ntls_listen = [\"127.0.0.1:465\"]\n",
+      "x.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("submission.tls_listen needs a certificate"),
+            std::string::npos)
+      << config.status();
+  // The flags may supply it: validation runs again after they are applied.
+  DaemonConfig direct;
+  direct.auth_credentials_file = "/x";
+  direct.submission_tls_listen = {"127.0.0.1:465"};
+  EXPECT_FALSE(ValidateConfig(direct).ok());
+  direct.tls_cert_file = "/cert.pem";
+  direct.tls_key_file = "/key.pem";
+  EXPECT_TRUE(ValidateConfig(direct).ok()) << ValidateConfig(direct);
+}
+
+TEST(ConfigTest, ImplicitTlsSubmissionNeedsCredentials) {
+  auto config = ParseConfig(
+      "[tls]\ncert_file = \"/c\"\nkey_file = \"/k\"\n[submission]\ntls_listen = "
+      "[\"127.0.0.1:465\"]\n",
+      "x.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(), "submission.tls_listen needs auth.credentials_file");
+}
+
+TEST(ConfigTest, BadImplicitTlsAddressIsNamedWithItsLine) {
+  auto config = ParseConfig("[submission]\ntls_listen = [\"465\"]\n", "x.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("x.toml:2: submission.tls_listen:"), std::string::npos)
+      << config.status();
+}
+
+TEST(ConfigTest, ImplicitTlsListenersCountToo) {
+  DaemonConfig config;
+  config.auth_credentials_file = "/x";
+  config.tls_cert_file = "/c";
+  config.tls_key_file = "/k";
+  config.listen = std::vector<std::string>(limits::kListenersMax, "127.0.0.1:25");
+  config.submission_tls_listen = {"127.0.0.1:465"};
   EXPECT_NE(ValidateConfig(config).message().find("server and submission together"),
             std::string::npos);
 }

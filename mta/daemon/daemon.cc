@@ -84,6 +84,14 @@ absl::StatusOr<relay::RelayConfig> MakeRelayConfig(const DaemonConfig& config,
   return relay;
 }
 
+// The one place the server's TLS context is made (STARTTLS and implicit
+// TLS share it), so a reload can build a new one here and swap it.
+absl::StatusOr<std::shared_ptr<const tls::ServerContext>> LoadServerTlsContext(
+    const DaemonConfig& config) {
+  if (config.tls_cert_file.empty()) return std::shared_ptr<const tls::ServerContext>();
+  return tls::ServerContext::Create(tls::ServerOptions{config.tls_cert_file, config.tls_key_file});
+}
+
 }  // namespace
 
 int RunDaemon(const DaemonConfig& config) {
@@ -133,15 +141,18 @@ int RunDaemon(const DaemonConfig& config) {
   inbound.protocol.message_bytes_max = config.message_bytes_max;
   inbound.protocol.recipients_max = config.recipients_max;
   inbound.protocol.errors_max = config.errors_max;
-  inbound.idle_timeout_ms = config.idle_timeout_ms;
+  inbound.protocol.junk_commands_max = config.junk_commands_max;
+  inbound.command_timeout_ms = config.command_timeout_ms;
+  inbound.data_timeout_ms = config.data_timeout_ms;
+  inbound.tls_handshake_timeout_ms = config.tls_handshake_timeout_ms;
   inbound.sinks = &sinks;
   // ValidateConfig already parsed the networks and refused an open relay.
   server::RelayPolicy relay_policy(*server::ParseNetworks(config.relay_networks));
   inbound.policy = &relay_policy;
-  if (!config.tls_cert_file.empty()) {
+  {
     // Loaded as root, before anything else could drop privileges.
     absl::StatusOr<std::shared_ptr<const tls::ServerContext>> tls_context =
-        tls::ServerContext::Create(tls::ServerOptions{config.tls_cert_file, config.tls_key_file});
+        LoadServerTlsContext(config);
     if (!tls_context.ok()) {
       Log(LogLevel::kError, "%s", std::string(tls_context.status().message()));
       return 1;
@@ -196,6 +207,14 @@ int RunDaemon(const DaemonConfig& config) {
     options.listen.push_back(*io::SocketAddress::Parse(text));
     options.listen_contexts.push_back(&submission);
   }
+  // Implicit TLS submission (RFC 8314 §3.3): the same MSA, handshake first.
+  // ValidateConfig made sure a certificate is configured.
+  server::InboundConfig submission_tls = submission;
+  submission_tls.implicit_tls = true;
+  for (const std::string& text : config.submission_tls_listen) {
+    options.listen.push_back(*io::SocketAddress::Parse(text));
+    options.listen_contexts.push_back(&submission_tls);
+  }
   options.handler = &server::ServeInbound;
   options.handler_context = &inbound;
   options.connections_per_shard_max = config.connections_per_shard_max;
@@ -207,9 +226,12 @@ int RunDaemon(const DaemonConfig& config) {
   }
   const std::vector<io::SocketAddress>& bound = (*group)->bound();
   for (size_t i = 0; i < bound.size(); ++i) {
-    Log(LogLevel::kInfo, "listening on %s%s with %d shards as %s", bound[i].ToString(),
-        i < config.listen.size() ? "" : " (submission)", options.shards,
-        inbound.protocol.hostname);
+    const char* role = i < config.listen.size() ? ""
+                       : i < config.listen.size() + config.submission_listen.size()
+                           ? " (submission)"
+                           : " (submission, implicit TLS)";
+    Log(LogLevel::kInfo, "listening on %s%s with %d shards as %s", bound[i].ToString(), role,
+        options.shards, inbound.protocol.hostname);
   }
 
   for (;;) {

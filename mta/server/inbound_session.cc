@@ -7,8 +7,10 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "mta/base/clock.h"
 #include "mta/base/log.h"
 #include "mta/io/cancel_scope.h"
 #include "mta/io/socket.h"
@@ -43,10 +45,11 @@ struct ShutdownWatch {
   }
 };
 
-// STARTTLS is offered exactly when a certificate is loaded.
+// STARTTLS is offered exactly when a certificate is loaded and the
+// connection is not already under implicit TLS.
 smtp::ServerConfig ProtocolConfig(const InboundConfig& config) {
   smtp::ServerConfig protocol = config.protocol;
-  protocol.advertise_starttls = config.tls_context != nullptr;
+  protocol.advertise_starttls = config.tls_context != nullptr && !config.implicit_tls;
   return protocol;
 }
 
@@ -55,9 +58,7 @@ class Session {
   Session(io::Shard& shard, int fd, const InboundConfig& config)
       : shard_(shard), config_(config), peer_(PeerAddress(fd)),
         socket_(shard.reactor(), shard.buffers(), fd, &watch_.scope),
-        sink_(config.sinks->NewSink(shard)),
-        protocol_(ProtocolConfig(config), sink_.get(), smtp::PeerInfo{peer_, false}, config.policy,
-                  config.authenticator) {
+        sink_(config.sinks->NewSink(shard)) {
     shard_.AddShutdownNode(&watch_.node);
   }
   ~Session() {
@@ -68,14 +69,26 @@ class Session {
   io::Task<void> Run();
 
  private:
+  // Admits the client under the per-address limit; false (after a 421 in
+  // clear, or silently under implicit TLS) when it is over it.
+  io::Task<bool> Admit();
+  // The timeout of the stage the protocol is in (RFC 5321 §4.5.3.2).
+  int64_t InputTimeoutMs() const {
+    return protocol_->input_stage() == smtp::InputStage::kBody ? config_.data_timeout_ms
+                                                                : config_.command_timeout_ms;
+  }
   // Sends pending replies (through TLS once it is on); false when the
   // connection is no longer usable.
   io::Task<bool> Flush(bool final_word);
   io::Task<bool> SendRaw(std::string_view bytes, bool final_word);
   // Carries out the protocol's pending action; false to end the session.
   io::Task<bool> Act();
-  // STARTTLS (RFC 3207): the handshake over the socket; false on failure.
-  io::Task<bool> StartTls();
+  // The server side of a TLS handshake over the socket, bounded as a whole
+  // by tls_handshake_timeout_ms; false on failure, timeout or shutdown.
+  io::Task<bool> Handshake();
+  smtp::TlsInfo NegotiatedTls() const {
+    return smtp::TlsInfo{std::string(tls_->version()), std::string(tls_->cipher())};
+  }
   // Input for the protocol: decrypted bytes under TLS, else the rest of
   // the last chunk received.
   std::string_view Readable() const { return tls_ ? tls_->plaintext() : unread_; }
@@ -93,7 +106,8 @@ class Session {
   ShutdownWatch watch_;
   io::Socket socket_;
   std::unique_ptr<SessionSink> sink_;
-  smtp::ServerProtocol protocol_;
+  // Made in Run(): under implicit TLS it starts with the handshake's result.
+  std::optional<smtp::ServerProtocol> protocol_;
   ClientCounter* counted_in_ = nullptr;  // where this connection is counted
   std::unique_ptr<tls::TlsSession> tls_;
   // Bytes of the last received chunk not yet used: plaintext before TLS,
@@ -116,7 +130,7 @@ io::Task<bool> Session::SendRaw(std::string_view bytes, bool final_word) {
 }
 
 io::Task<bool> Session::Flush(bool final_word) {
-  std::string& output = protocol_.output();
+  std::string& output = protocol_->output();
   bool ok = true;
   if (!tls_) {
     ok = co_await SendRaw(output, final_word);
@@ -161,23 +175,30 @@ io::Task<int32_t> Session::Fill() {
         continue;
       }
     }
-    int32_t received = co_await socket_.Receive(config_.idle_timeout_ms);
+    int32_t received = co_await socket_.Receive(InputTimeoutMs());
     if (received <= 0) co_return received;
     unread_ = socket_.chunk();
   }
 }
 
-io::Task<bool> Session::StartTls() {
-  // RFC 3207 §4.2 and the SMTP injection defence: nothing the client sent
-  // before the handshake may be read as a command after it.
-  unread_ = {};
+io::Task<bool> Session::Handshake() {
   absl::StatusOr<std::unique_ptr<tls::TlsSession>> session =
       tls::TlsSession::NewServer(config_.tls_context);
-  if (!session.ok()) co_return false;
+  if (!session.ok()) {
+    Log(LogLevel::kWarning, "client %s: cannot start TLS: %s", peer_,
+        std::string(session.status().message()));
+    co_return false;
+  }
   tls_ = std::move(*session);
+  const int64_t deadline_ms = MonotonicNowMs() + config_.tls_handshake_timeout_ms;
   while (!tls_->handshake_done()) {
     if (unread_.empty()) {
-      int32_t received = co_await socket_.Receive(config_.idle_timeout_ms);
+      const int64_t left_ms = deadline_ms - MonotonicNowMs();
+      int32_t received = -ETIMEDOUT;
+      if (left_ms > 0) received = co_await socket_.Receive(left_ms);
+      if (received == -ETIMEDOUT) {
+        Log(LogLevel::kInfo, "client %s: TLS handshake timed out", peer_);
+      }
       if (received <= 0) co_return false;
       unread_ = socket_.chunk();
     }
@@ -194,70 +215,100 @@ io::Task<bool> Session::StartTls() {
   }
   Log(LogLevel::kDebug, "client %s: TLS %s %s", peer_, std::string(tls_->version()),
       std::string(tls_->cipher()));
-  protocol_.OnTlsEstablished();
   co_return true;
 }
 
 io::Task<bool> Session::Act() {
   // An if-chain, not a switch: GCC 12 miscompiles co_await inside switch
   // cases (the coroutine never resumed when the kStartTls case held one).
-  smtp::Action action = protocol_.TakeAction();
+  smtp::Action action = protocol_->TakeAction();
   if (action == smtp::Action::kNone) co_return true;
   if (action == smtp::Action::kCommit) {
     absl::Status committed = co_await sink_->Commit();
-    protocol_.OnCommitted(committed);
+    protocol_->OnCommitted(committed);
     co_return true;
   }
   if (action == smtp::Action::kStartTls) {
     if (config_.tls_context == nullptr || tls_) co_return false;  // never advertised
     bool sent = co_await Flush(false);  // the 220, in clear
     if (!sent) co_return false;
-    bool established = co_await StartTls();
-    co_return established;
+    // RFC 3207 §4.2 and the SMTP injection defence: nothing the client sent
+    // before the handshake may be read as a command after it.
+    unread_ = {};
+    bool established = co_await Handshake();
+    if (!established) co_return false;
+    protocol_->OnTlsEstablished(NegotiatedTls());
+    co_return true;
   }
   co_return false;  // kClose
 }
 
-io::Task<void> Session::Run() {
+io::Task<bool> Session::Admit() {
   ClientCounter* counter = config_.client_counters.empty()
                                ? nullptr
                                : config_.client_counters[shard_.index()].get();
   bool exempt = config_.exempt_networks != nullptr && config_.exempt_networks->InRelayNetworks(peer_);
-  if (counter != nullptr && !exempt) {
-    if (!counter->TryAdd(peer_)) {
-      // RFC 5321 §3.1: a server may refuse service with 421 at the greeting.
-      std::string refusal = "421 4.7.0 " + config_.protocol.hostname +
-                            " Too many connections from your address\r\n";
-      co_await socket_.SendFinal(refusal, config_.farewell_timeout_ms);
-      co_await socket_.Close();
-      co_return;
-    }
+  if (counter == nullptr || exempt) co_return true;
+  if (counter->TryAdd(peer_)) {
     counted_in_ = counter;
+    co_return true;
   }
-  protocol_.Start();
+  if (config_.implicit_tls) {
+    // Nothing may be said in clear here (RFC 8314 §3.3), and a handshake
+    // would spend our CPU on the very client we are turning away.
+    Log(LogLevel::kInfo, "client %s: too many connections, closed before TLS", peer_);
+    co_return false;
+  }
+  // RFC 5321 §3.1: a server may refuse service with 421 at the greeting.
+  std::string refusal = "421 4.7.0 " + config_.protocol.hostname +
+                        " Too many connections from your address\r\n";
+  co_await socket_.SendFinal(refusal, config_.farewell_timeout_ms);
+  co_return false;
+}
+
+io::Task<void> Session::Run() {
+  bool admitted = co_await Admit();
+  smtp::PeerInfo peer(peer_);
+  if (admitted && config_.implicit_tls) {
+    // RFC 8314 §3.3: the TLS handshake first, then the greeting inside it.
+    // If-chain, not &&: GCC 12 miscompiles co_await in conditional operands.
+    admitted = false;
+    if (config_.tls_context != nullptr) admitted = co_await Handshake();
+    if (admitted) peer = smtp::PeerInfo{peer_, true, NegotiatedTls()};
+  }
+  if (!admitted) {
+    co_await socket_.Close();
+    co_return;
+  }
+  protocol_.emplace(ProtocolConfig(config_), sink_.get(), std::move(peer), config_.policy,
+                    config_.authenticator);
+  smtp::ServerProtocol& protocol = *protocol_;
+  protocol.Start();
   for (;;) {
     if (!co_await Flush(false)) break;
     if (!co_await Act()) {
       co_await Flush(false);
       break;
     }
-    if (protocol_.closed()) break;
+    if (protocol.closed()) break;
     // An action may have queued replies (250 after a commit): send them
     // before reading on, or a client waiting for them never sends more.
-    if (!protocol_.output().empty()) continue;
+    if (!protocol.output().empty()) continue;
     if (!Readable().empty()) {
       // Feed may stop early (a commit to make, output to send); the rest
       // stays readable (in the chunk, or in the TLS plaintext buffer).
-      Consume(protocol_.Feed(Readable()));
+      Consume(protocol.Feed(Readable()));
       if (sink_->NeedsPacing()) co_await sink_->Pace();
       continue;
     }
     int32_t received = co_await Fill();
     if (received > 0) continue;
     if (received == -ETIMEDOUT) {
-      protocol_.OnTimeout();
+      Log(LogLevel::kInfo, "client %s: timeout waiting for %s", peer_,
+          protocol.input_stage() == smtp::InputStage::kBody ? "message data" : "a command");
+      protocol.OnTimeout();
     } else if (received == -ECANCELED && watch_.requested) {
-      protocol_.OnShutdown();
+      protocol.OnShutdown();
     } else {
       break;  // End of stream or a socket or TLS error: nothing left to say.
     }

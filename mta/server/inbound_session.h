@@ -22,8 +22,15 @@ namespace ringmta::server {
 
 struct InboundConfig {
   smtp::ServerConfig protocol;
-  // Waiting for the client's next command or data (RFC 5321 §4.5.3.2.7).
-  int64_t idle_timeout_ms = limits::kSmtpServerIdleTimeoutMs;
+  // One bound per stage (RFC 5321 §4.5.3.2), each for every wait for input
+  // in that stage; then 421 4.4.2 and close. Waiting for a command line:
+  int64_t command_timeout_ms = limits::kSmtpServerCommandTimeoutMs;
+  // Waiting for the next block of DATA or BDAT octets:
+  int64_t data_timeout_ms = limits::kSmtpServerDataBlockTimeoutMs;
+  // The whole TLS handshake (STARTTLS or implicit TLS). On expiry the
+  // connection is closed without a word: a 421 in clear would land in the
+  // middle of the client's TLS records.
+  int64_t tls_handshake_timeout_ms = limits::kSmtpServerTlsHandshakeTimeoutMs;
   // Sending one batch of replies to a client that does not read.
   int64_t send_timeout_ms = 60'000;
   // The last word (421) at shutdown: short, the process is going away.
@@ -40,6 +47,9 @@ struct InboundConfig {
   const RelayPolicy* exempt_networks = nullptr;
   // The server certificate for STARTTLS (null: STARTTLS not offered).
   std::shared_ptr<const tls::ServerContext> tls_context;
+  // Implicit TLS (RFC 8314 §3.3, port 465): the handshake comes first and
+  // nothing is said in clear. Needs tls_context.
+  bool implicit_tls = false;
 };
 
 // A ConnectionHandler (mta/io/shard.h); `context` is an InboundConfig that

@@ -56,6 +56,14 @@ std::string DateTime(int64_t wall_ms) {
 std::string FormatReceivedHeader(const smtp::Envelope& envelope, const ReceivedContext& context) {
   std::string header = "Received: from " + SafeAtom(envelope.helo, 255);
   header += " (" + SafeAtom(envelope.client_address, 64) + ")\r\n";
+  // RFC 5321 §4.4 allows comments; the wording is Postfix's, which log
+  // readers and spam filters already parse. Names come from BoringSSL but
+  // are reduced to atoms all the same.
+  if (envelope.tls && !envelope.tls_version.empty()) {
+    header += "\t(using " + SafeAtom(envelope.tls_version, 32);
+    if (!envelope.tls_cipher.empty()) header += " with cipher " + SafeAtom(envelope.tls_cipher, 64);
+    header += ")\r\n";
+  }
   header += "\tby " + std::string(context.server_host) + " (ringmta) with " +
             WithProtocol(envelope, context.authenticated) + " id " +
             std::string(context.queue_id);

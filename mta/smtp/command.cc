@@ -102,6 +102,20 @@ absl::StatusOr<Command> ParseCommand(std::string_view line, size_t line_bytes_ma
   return command;
 }
 
+bool LooksLikeHttpRequest(std::string_view line) {
+  // Request methods of RFC 9110 §9 plus PATCH (RFC 5789): a method and a
+  // space. Case-insensitive, as Postfix's smtpd_forbidden_commands is.
+  static constexpr std::string_view kMethods[] = {"GET",    "POST",    "HEAD",  "PUT",  "DELETE",
+                                                  "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+  const size_t space = line.find(' ');
+  if (space == std::string_view::npos) return false;
+  const std::string_view first = line.substr(0, space);
+  for (std::string_view method : kMethods) {
+    if (EqualsIgnoreCase(first, method)) return true;
+  }
+  return false;
+}
+
 absl::StatusOr<PathArgument> ParsePathArgument(std::string_view argument,
                                                std::string_view prefix) {
   if (argument.size() < prefix.size() ||

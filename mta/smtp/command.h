@@ -71,6 +71,12 @@ absl::StatusOr<PathArgument> ParsePathArgument(std::string_view argument,
 // §3.3 with UTF-8 non-ASCII; at most limits::kEsmtpParamsMax parameters.
 absl::StatusOr<std::vector<EsmtpParam>> ParseEsmtpParams(std::string_view text);
 
+// True when `line` is plainly not SMTP but an HTTP request ("GET / HTTP/1.1",
+// "CONNECT host:25 HTTP/1.0"): a browser, proxy or cross-protocol probe aimed
+// at the SMTP port. No such verb exists in SMTP, and such a peer will never
+// speak it, so the server ends the session instead of counting errors.
+bool LooksLikeHttpRequest(std::string_view line);
+
 // Case-insensitive ASCII comparison, for verbs, keywords and values.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 

@@ -36,6 +36,8 @@ struct Envelope {
   std::string client_address;  // the peer's IP as text, for Received:
   bool esmtp = false;     // EHLO (not HELO) was used
   bool tls = false;       // the session was under TLS when MAIL was given
+  std::string tls_version;  // its protocol and cipher, for Received:
+  std::string tls_cipher;
   // The identity a successful AUTH proved (RFC 4954), or empty: it lets
   // the relay policy allow relaying and marks Received: with ESMTPA.
   std::string auth_user;

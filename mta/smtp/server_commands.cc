@@ -21,6 +21,11 @@ const Reply kNoRecipients{554, "5.5.1", "Error: no valid recipients"};
 const Reply kNoArguments{501, "5.5.4", "Syntax error: no arguments allowed"};
 const Reply kNeedsSmtpUtf8{553, "5.6.7", "Non-ASCII address requires SMTPUTF8"};  // RFC 6531 §3.7.4.1
 
+bool IsJunk(Verb verb) {
+  return verb == Verb::kRset || verb == Verb::kNoop || verb == Verb::kVrfy ||
+         verb == Verb::kExpn || verb == Verb::kHelp || verb == Verb::kUnknown;
+}
+
 }  // namespace
 
 void ServerProtocol::HandleLine(std::string_view line, bool bare_lf) {
@@ -37,6 +42,9 @@ void ServerProtocol::HandleLine(std::string_view line, bool bare_lf) {
     SendError({500, "5.5.2", "Error: bare <LF> received"});
     return;
   }
+  if (LooksLikeHttpRequest(line)) {
+    return Close({421, "4.7.0", config_.hostname + " Error: this is an SMTP server, not HTTP"});
+  }
   const absl::StatusOr<Command> command = ParseCommand(line, config_.command_line_bytes_max);
   if (!command.ok()) {
     SendError({500, "5.5.2", "Error: command syntax"});
@@ -46,6 +54,9 @@ void ServerProtocol::HandleLine(std::string_view line, bool bare_lf) {
 }
 
 void ServerProtocol::Dispatch(const Command& command) {
+  // Verbs that move no mail forward are junk (DESIGN §3), on top of
+  // whatever error they may also be.
+  if (IsJunk(command.verb) && !AcceptJunk()) return;
   const std::string_view arg = command.argument;
   switch (command.verb) {
     case Verb::kHelo: return HandleHello(arg, /*extended=*/false);
@@ -75,6 +86,15 @@ void ServerProtocol::Dispatch(const Command& command) {
     case Verb::kUnknown:
       return SendError({500, "5.5.2", "Error: command not recognized"});
   }
+}
+
+// Floods of NOOP, RSET, VRFY and unknown verbs cost nothing per command but
+// hold a connection slot for ever; Postfix bounds them the same way. The
+// allowance is renewed by every accepted message (OnCommitted).
+bool ServerProtocol::AcceptJunk() {
+  if (++junk_commands_ <= config_.junk_commands_max) return true;
+  Close({421, "4.7.0", config_.hostname + " Error: too many junk commands"});
+  return false;
 }
 
 // EHLO/HELO (§4.1.1.1) also reset any transaction (§4.1.4).
@@ -129,6 +149,10 @@ void ServerProtocol::HandleMail(std::string_view argument) {
   envelope.client_address = peer_.address;
   envelope.esmtp = hello_ == Hello::kEhlo;
   envelope.tls = tls_;
+  if (tls_) {
+    envelope.tls_version = tls_info_.version;
+    envelope.tls_cipher = tls_info_.cipher;
+  }
   envelope.auth_user = auth_user_;
   envelope.mail_from = path->Mailbox();
   envelope_ = std::move(envelope);

@@ -17,12 +17,15 @@ ServerProtocol::ServerProtocol(const ServerConfig& config, MessageSink* sink, Pe
       authenticator_(authenticator),
       peer_(std::move(peer)),
       splitter_(config.command_line_bytes_max),
-      tls_(peer_.tls) {
+      tls_(peer_.tls),
+      tls_info_(peer_.tls_info) {
   CHECK(sink_ != nullptr);
   // The hostname goes into replies verbatim; config validation keeps it sane.
   CHECK(!config_.hostname.empty() && config_.hostname.size() <= limits::kDomainBytesMax);
   CHECK(config_.hostname.find_first_of("\r\n") == std::string::npos);
   CHECK(config_.recipients_max >= 1 && config_.errors_max >= 1);
+  CHECK(config_.junk_commands_max >= 1 &&
+        config_.junk_commands_max <= ringmta::limits::kSmtpJunkCommandsMax);
   CHECK(config_.auth_failures_max >= 1);
   CHECK(config_.transactions_max >= 1 &&
         config_.transactions_max <= limits::kTransactionsPerConnectionMax);
@@ -197,15 +200,17 @@ void ServerProtocol::OnCommitted(const absl::Status& status) {
   ResetTransaction();
   phase_ = Phase::kCommand;
   if (status.ok()) {
+    junk_commands_ = 0;  // the client is doing real work: a fresh allowance
     Send({250, "2.0.0", "Message accepted for delivery"});
   } else {
     Send(ReplyForStatus(status));
   }
 }
 
-void ServerProtocol::OnTlsEstablished() {
+void ServerProtocol::OnTlsEstablished(const TlsInfo& info) {
   CHECK(phase_ == Phase::kTlsPending);
   tls_ = true;
+  tls_info_ = info;
   hello_ = Hello::kNone;  // RFC 3207 §4.2: forget everything from before TLS
   helo_name_.clear();
   auth_user_.clear();

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "mta/base/limits.h"
@@ -30,6 +31,8 @@ struct ServerConfig {
   uint64_t message_bytes_max = ringmta::limits::kMessageBytesMax;  // SIZE
   int recipients_max = ringmta::limits::kSmtpRecipientsMax;
   int errors_max = ringmta::limits::kSmtpErrorsMax;  // then 421 and close
+  // Junk commands between two accepted messages; one more is 421 and close.
+  int junk_commands_max = ringmta::limits::kSmtpJunkCommandsMax;
   int transactions_max = limits::kTransactionsPerConnectionMax;  // then 421
   size_t command_line_bytes_max = ringmta::limits::kSmtpCommandLineBytesMax;
   size_t text_line_bytes_max = ringmta::limits::kSmtpTextLineBytesMax;
@@ -46,10 +49,25 @@ struct ServerConfig {
   BareLinePolicy bare_line_policy = BareLinePolicy::kReject;
 };
 
+// The negotiated TLS parameters, for the Received: header (RFC 5321 §4.4
+// allows them as a comment). Empty strings when the I/O layer has none.
+struct TlsInfo {
+  std::string version;  // "TLSv1.3"
+  std::string cipher;   // "TLS_AES_256_GCM_SHA384"
+};
+
 struct PeerInfo {
+  explicit PeerInfo(std::string address_in, bool tls_in = false, TlsInfo tls_info_in = {})
+      : address(std::move(address_in)), tls(tls_in), tls_info(std::move(tls_info_in)) {}
+
   std::string address;  // client IP as text, for the Received: header
   bool tls = false;     // implicit TLS (port 465): no STARTTLS offered
+  TlsInfo tls_info;     // its parameters, when tls
 };
+
+// What the I/O layer is waiting for, so it can apply that stage's timeout
+// (RFC 5321 §4.5.3.2): a command line, or more octets of a message body.
+enum class InputStage { kCommand, kBody };
 
 // What the I/O layer must do besides sending output().
 enum class Action {
@@ -90,8 +108,8 @@ class ServerProtocol {
   // The commit requested by kCommit finished: 250, or 451/452 per status.
   void OnCommitted(const absl::Status& status);
   // The TLS handshake after STARTTLS succeeded: the session starts over and
-  // needs a new EHLO (RFC 3207 §4.2).
-  void OnTlsEstablished();
+  // needs a new EHLO (RFC 3207 §4.2). `info` goes into later envelopes.
+  void OnTlsEstablished(const TlsInfo& info = {});
   void OnTimeout();   // 421 4.4.2 and close (RFC 5321 §4.5.3.2)
   void OnShutdown();  // 421 4.3.2 and close
 
@@ -100,6 +118,11 @@ class ServerProtocol {
   // The pending action (at most one), which is then cleared.
   Action TakeAction();
   bool closed() const { return phase_ == Phase::kClosed; }
+  // Inside DATA or a BDAT chunk the next input is body, else a command.
+  InputStage input_stage() const {
+    return phase_ == Phase::kData || phase_ == Phase::kBdat ? InputStage::kBody
+                                                            : InputStage::kCommand;
+  }
   // The identity a successful AUTH proved, or empty.
   const std::string& auth_user() const { return auth_user_; }
 
@@ -112,6 +135,9 @@ class ServerProtocol {
   size_t FeedBdat(std::string_view bytes);
   void HandleLine(std::string_view line, bool bare_lf);
   void Dispatch(const Command& command);
+  // Counts a command that moves no mail forward; false when that was one
+  // too many and the session is closing.
+  bool AcceptJunk();
 
   // Command handlers (server_commands.cc).
   void HandleHello(std::string_view argument, bool extended);
@@ -146,9 +172,11 @@ class ServerProtocol {
   Action action_ = Action::kNone;
   bool started_ = false;
   bool tls_ = false;
+  TlsInfo tls_info_;
   Hello hello_ = Hello::kNone;
   std::string helo_name_;
   int errors_ = 0;
+  int junk_commands_ = 0;  // since the last accepted message
   int transactions_ = 0;  // accepted MAIL commands
 
   // AUTH (RFC 4954): the exchange in progress, if any, and its outcome.
