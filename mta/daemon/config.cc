@@ -370,8 +370,7 @@ absl::Status ValidateImplicitTls(const DaemonConfig& config) {
   }
   if (config.tls_cert_file.empty() || config.tls_key_file.empty()) {
     return absl::InvalidArgumentError(
-        "submission.tls_listen needs a certificate: set tls.cert_file and tls.key_file "
-        "(or --tls-cert and --tls-key)");
+        "submission.tls_listen needs a certificate: set tls.cert_file and tls.key_file");
   }
   if (config.auth_credentials_file.empty()) {
     return absl::InvalidArgumentError("submission.tls_listen needs auth.credentials_file");

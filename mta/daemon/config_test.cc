@@ -229,7 +229,8 @@ TEST(ConfigTest, ImplicitTlsSubmissionNeedsACertificate) {
   EXPECT_NE(config.status().message().find("submission.tls_listen needs a certificate"),
             std::string::npos)
       << config.status();
-  // The flags may supply it: validation runs again after they are applied.
+  // Flags (--tls-cert) may replace the file's paths, not stand in for them:
+  // --check-config judges the file alone.
   DaemonConfig direct;
   direct.auth_credentials_file = "/x";
   direct.submission_tls_listen = {"127.0.0.1:465"};

@@ -136,6 +136,121 @@ class ConnectionLimits(unittest.TestCase):
                 raw.close()
 
 
+def greeted_connection(port):
+    """A raw connection past the greeting and EHLO: (socket, reader)."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+    reader = raw.makefile("rb")
+    assert reader.readline().startswith(b"220 ")
+    raw.sendall(b"EHLO client.test\r\n")
+    while not reader.readline().startswith(b"250 "):
+        pass
+    return raw, reader
+
+
+def config_file(text):
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False,
+                                     dir=os.environ.get("TEST_TMPDIR")) as config:
+        config.write(text)
+    return config.name
+
+
+class StageTimeouts(unittest.TestCase):
+    """Each wait has its own bound (RFC 5321 §4.5.3.2): a short one fires at
+    its stage with 421 4.4.2, while a long one elsewhere does not. The
+    socket timeout (30 s) bounds every wait for the expected 421."""
+
+    def test_command_timeout_fires_while_waiting_for_a_command(self):
+        config = config_file("[smtp]\ncommand_timeout_ms = 1000\ndata_timeout_ms = 180000\n")
+        with RingmtaProcess("--config", config) as daemon:
+            raw, reader = greeted_connection(daemon.port)
+            with raw:
+                line = reader.readline()
+                self.assertTrue(line.startswith(b"421 4.4.2 "), line)
+                self.assertEqual(reader.read(), b"")  # and the connection closes
+            self.assertIn("timeout waiting for a command", daemon.log())
+
+    def test_data_stage_is_not_bound_by_the_command_timeout(self):
+        config = config_file("[smtp]\ncommand_timeout_ms = 1000\ndata_timeout_ms = 180000\n")
+        with RingmtaProcess("--config", config) as daemon:
+            raw, reader = greeted_connection(daemon.port)
+            with raw:
+                raw.sendall(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n"
+                            b"DATA\r\n")
+                for expected in (b"250 ", b"250 ", b"354 "):
+                    self.assertTrue(reader.readline().startswith(expected))
+                raw.sendall(b"Subject: slow\r\n\r\nfirst line\r\n")
+                time.sleep(3)  # three command timeouts, well inside the data one
+                raw.sendall(b"last line\r\n.\r\n")
+                line = reader.readline()
+                self.assertTrue(line.startswith(b"250 "), line)
+
+    def test_data_timeout_fires_inside_data(self):
+        config = config_file("[smtp]\ncommand_timeout_ms = 300000\ndata_timeout_ms = 1000\n")
+        with RingmtaProcess("--config", config) as daemon:
+            raw, reader = greeted_connection(daemon.port)
+            with raw:
+                time.sleep(3)  # idle at the command stage: its bound is long
+                raw.sendall(b"NOOP\r\n")
+                self.assertTrue(reader.readline().startswith(b"250 "))
+                raw.sendall(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n"
+                            b"DATA\r\nSubject: stalled\r\n\r\nhalf a mess")
+                for expected in (b"250 ", b"250 ", b"354 "):
+                    self.assertTrue(reader.readline().startswith(expected))
+                line = reader.readline()
+                self.assertTrue(line.startswith(b"421 4.4.2 "), line)
+                self.assertEqual(reader.read(), b"")
+            self.assertIn("timeout waiting for message data", daemon.log())
+
+    def test_data_timeout_fires_inside_a_bdat_chunk(self):
+        config = config_file("[smtp]\ncommand_timeout_ms = 300000\ndata_timeout_ms = 1000\n")
+        with RingmtaProcess("--config", config) as daemon:
+            raw, reader = greeted_connection(daemon.port)
+            with raw:
+                raw.sendall(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n"
+                            b"BDAT 100 LAST\r\nonly twenty octets..")
+                for expected in (b"250 ", b"250 "):
+                    self.assertTrue(reader.readline().startswith(expected))
+                line = reader.readline()
+                self.assertTrue(line.startswith(b"421 4.4.2 "), line)
+
+
+class HostileClients(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = RingmtaProcess(
+            "--config", config_file("[smtp]\njunk_commands_max = 10\n")).__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.__exit__(None, None, None)
+
+    def test_http_request_is_answered_421_and_dropped(self):
+        with socket.create_connection(("127.0.0.1", self.daemon.port), timeout=30) as raw:
+            reader = raw.makefile("rb")
+            self.assertTrue(reader.readline().startswith(b"220 "))
+            raw.sendall(b"GET / HTTP/1.1\r\nHost: relay.test\r\n\r\n")
+            self.assertTrue(reader.readline().startswith(b"421 4.7.0 "))
+            self.assertEqual(reader.read(), b"")  # nothing for the headers: closed
+
+    def test_noop_flood_is_cut_off(self):
+        raw, reader = greeted_connection(self.daemon.port)
+        with raw:
+            raw.sendall(b"NOOP\r\nRSET\r\nVRFY postmaster\r\n" * 4)
+            replies = reader.read().split(b"\r\n")
+        codes = [line[:3] for line in replies if line]
+        self.assertEqual(codes, [b"250", b"250", b"252"] * 3 + [b"250", b"421"])
+
+    def test_sending_mail_renews_the_junk_allowance(self):
+        client = smtplib.SMTP("127.0.0.1", self.daemon.port, timeout=30)
+        self.addCleanup(client.close)
+        client.ehlo("client.test")
+        for _ in range(3):
+            for _ in range(8):
+                self.assertEqual(client.noop()[0], 250)
+            client.sendmail("a@example.com", ["b@example.org"], b"Subject: x\r\n\r\nx\r\n")
+        self.assertEqual(client.quit()[0], 221)
+
+
 class Swaks(unittest.TestCase):
     def test_swaks_quit_after_ehlo(self):
         with RingmtaProcess() as daemon:

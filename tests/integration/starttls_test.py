@@ -75,6 +75,8 @@ class StartTls(unittest.TestCase):
             time.sleep(0.05)
         self.assertIsNotNone(found, self.mta.log())
         self.assertIn(b"with ESMTPS", found)
+        # The negotiated protocol and cipher, as a comment (RFC 5321 §4.4).
+        self.assertRegex(found, rb"\r\n\t\(using TLSv1\.[23] with cipher [A-Z0-9_-]+\)\r\n\tby ")
 
     def test_bytes_pipelined_after_starttls_are_discarded(self):
         with socket.create_connection(("127.0.0.1", self.mta.port), timeout=10) as raw:
