@@ -301,6 +301,23 @@ const KeySpec kKeys[] = {
      }},
 };
 
+// Older key names still read, each with its current name: setting both is
+// an error, since which one won would be a guess.
+const std::pair<const char*, const char*> kKeyAliases[] = {
+    {"smtp.idle_timeout_ms", "smtp.command_timeout_ms"},
+};
+
+absl::Status CheckAliases(const std::string& origin, const toml::table& root) {
+  for (const auto& [old_name, new_name] : kKeyAliases) {
+    toml::node_view<const toml::node> old_node = root.at_path(old_name);
+    if (old_node && root.at_path(new_name)) {
+      return KeyError(origin, *old_node.node(), old_name,
+                      std::string("is the older name of ") + new_name + "; set only one");
+    }
+  }
+  return absl::OkStatus();
+}
+
 const KeySpec* FindKey(const std::string& name) {
   for (const KeySpec& spec : kKeys) {
     if (name == spec.name) return &spec;
@@ -325,6 +342,7 @@ absl::StatusOr<DaemonConfig> ParseConfig(const std::string& text, const std::str
                                       std::string(error.description()));
   }
   DaemonConfig config;
+  RETURN_IF_ERROR(CheckAliases(origin, parsed.table()));
   for (const auto& [section_name, section] : parsed.table()) {
     std::string section_key(section_name.str());
     const toml::table* table = section.as_table();

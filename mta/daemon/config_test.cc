@@ -207,6 +207,15 @@ junk_commands_max = 20
   EXPECT_EQ(DaemonConfig{}.data_timeout_ms, limits::kSmtpServerDataBlockTimeoutMs);
 }
 
+TEST(ConfigTest, OldAndNewNameOfTheCommandTimeoutTogetherAreAnError) {
+  auto config = ParseConfig("[smtp]\ncommand_timeout_ms = 2000\nidle_timeout_ms = 3000\n",
+                            "x.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            "x.toml:3: smtp.idle_timeout_ms: is the older name of smtp.command_timeout_ms; set "
+            "only one");
+}
+
 TEST(ConfigTest, TimeoutsAndJunkMayOnlyNarrowLimits) {
   for (const char* text :
        {"[smtp]\ncommand_timeout_ms = 300001\n", "[smtp]\ndata_timeout_ms = 180001\n",

@@ -91,7 +91,8 @@ Accepts SMTP on every shard (one thread and io_uring per core) and relays it.
   --spool DIR            queue directory (default ./var/spool)
   --hostname NAME        name in the greeting and Received: headers
   --smarthost HOST:PORT  relay all mail there instead of to MX hosts
-  --tls-cert FILE        PEM certificate chain: offer STARTTLS (with --tls-key)
+  --tls-cert FILE        PEM certificate chain: offer STARTTLS (with --tls-key);
+                         also serves submission.tls_listen (implicit TLS)
   --tls-key FILE         PEM private key (RSA or ECDSA)
   --config FILE          TOML configuration (flags override it)
   --check-config FILE    validate FILE and exit (0 = valid)
