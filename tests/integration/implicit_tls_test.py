@@ -182,6 +182,29 @@ class ImplicitTls(unittest.TestCase):
             self.assertEqual(received[0], 21, received)
 
 
+class ImplicitTlsConnectionLimit(unittest.TestCase):
+    def test_client_over_its_limit_is_closed_before_any_handshake(self):
+        directory = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        cert, key = make_certificate(directory)
+        credentials = write_credentials(directory)
+        # Loopback outside the relay networks, so the per-client limit applies.
+        config = write_config(f'[auth]\ncredentials_file = "{credentials}"\n'
+                              '[relay]\nnetworks = ["10.0.0.0/8"]\n'
+                              '[smtp]\nconnections_per_client_max = 1\n'
+                              '[submission]\ntls_listen = ["127.0.0.1:0"]\n'
+                              f'[tls]\ncert_file = "{cert}"\nkey_file = "{key}"\n')
+        context = ssl.create_default_context(cafile=cert)
+        context.check_hostname = False
+        with ImplicitTlsProcess("--config", config, shards=1) as mta:
+            with smtplib.SMTP_SSL("127.0.0.1", mta.tls_port, context=context,
+                                  timeout=30) as held:
+                self.assertEqual(held.noop()[0], 250)
+                with socket.create_connection(("127.0.0.1", mta.tls_port), timeout=30) as raw:
+                    # Not a 421 in clear, not a ServerHello: just the close.
+                    self.assertEqual(raw.recv(4096), b"")
+            self.assertIn("too many connections, closed before TLS", mta.log())
+
+
 class StartTlsHandshakeTimeout(unittest.TestCase):
     def test_client_silent_after_starttls_is_dropped(self):
         directory = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
