@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "mta/base/check.h"
+#include "mta/base/shard_stats.h"
 
 namespace ringmta::queue {
 namespace {
@@ -42,6 +43,7 @@ MessageEntry& QueueIndex::AddMessage(MessageEntry entry) {
   CHECK(!added.segments.empty());
   queued_bytes_ += added.body_bytes;
   if (added.quarantined) ++quarantined_;
+  CurrentShardStats().SetQueueSize(messages_.size(), queued_bytes_);
   return added;
 }
 
@@ -128,6 +130,7 @@ bool QueueIndex::RemoveMessage(uint64_t id, uint32_t done_segment) {
   queued_bytes_ -= entry.body_bytes;
   if (entry.quarantined) --quarantined_;
   messages_.erase(it);
+  CurrentShardStats().SetQueueSize(messages_.size(), queued_bytes_);
   return true;
 }
 

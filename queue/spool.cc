@@ -11,6 +11,7 @@
 #include "mta/base/check.h"
 #include "mta/base/clock.h"
 #include "mta/base/log.h"
+#include "mta/base/shard_stats.h"
 #include "mta/base/status.h"
 #include "mta/io/operation.h"
 #include "queue/queue_limits.h"
@@ -270,8 +271,11 @@ io::Task<void> Spool::RunCommitter() {
     absl::Status status = co_await WriteRound(round);
     if (status.ok() && round_waiters != nullptr) {
       for (const Segment& segment : unsynced_) {
+        int64_t sync_started_ns = MonotonicNowNs();
         int32_t synced = co_await io::Fdatasync(reactor_, segment.fd);
         ++stats_.fdatasyncs;
+        CurrentShardStats().Count(Counter::kQueueFdatasync);
+        CurrentShardStats().Observe(Latency::kFdatasync, MonotonicNowNs() - sync_started_ns);
         if (synced < 0) {
           status = IoError(synced, "fdatasync " + SegmentPath(segment.number));
           break;

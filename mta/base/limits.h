@@ -116,6 +116,31 @@ inline constexpr size_t kLogPeerTextBytesMax = 100;
 // keeps a hostile tree from exhausting descriptors.
 inline constexpr int kSpoolTreeDepthMax = 8;
 
+// ---- Metrics and delivery log (mta/admin) ----
+// Route keys a shard tracks for per-destination metrics; later routes count
+// as "other". Bounded so a relay that meets millions of MX sites keeps a
+// fixed memory and a scrape of fixed size (~20 KB per shard).
+inline constexpr size_t kMetricsDestinationSlots = 128;
+// A route key longer than this is cut in metric labels (MX site keys list
+// every MX host; a label value should stay readable).
+inline constexpr size_t kMetricsDestinationKeyBytesMax = 120;
+// Destinations shown with their own label at most (admin.metrics_destinations_max
+// narrows it): Prometheus series are cheap, but not unbounded.
+inline constexpr int kMetricsDestinationsShownMax = 100;
+static_assert(kMetricsDestinationsShownMax <= static_cast<int>(kMetricsDestinationSlots));
+// An HTTP request to the metrics port: a scrape is one short GET line and a
+// few headers; anything longer is not a scraper.
+inline constexpr size_t kMetricsRequestBytesMax = 8192;
+// How long one metrics connection may take to send its request or read the
+// answer: the server handles one connection at a time, so a stalled client
+// delays the next scrape by at most this.
+inline constexpr int64_t kMetricsIoTimeoutMs = 2000;
+// Delivery-log bytes a shard holds while a write is in flight; past it,
+// lines are dropped and counted (a stuck disk must never stop acceptance).
+inline constexpr size_t kDeliveryLogBufferBytesMax = size_t{4} << 20;
+// One delivery-log line at most; peer text in it is cut well below this.
+inline constexpr size_t kDeliveryLogLineBytesMax = 8192;
+
 }  // namespace ringmta::limits
 
 #endif  // RINGMTA_MTA_BASE_LIMITS_H_

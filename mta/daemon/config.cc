@@ -7,6 +7,7 @@
 #define TOML_EXCEPTIONS 0
 #include <toml++/toml.h>
 
+#include "mta/admin/http_metrics_server.h"
 #include "mta/base/status.h"
 #include "mta/io/listener.h"
 #include "mta/relay/route.h"
@@ -299,6 +300,28 @@ const KeySpec kKeys[] = {
        return ReadStringArray(origin, node, key, "\"HOST:PORT\" strings", &CheckListenAddress,
                               &config->submission_tls_listen);
      }},
+    {"admin.metrics_listen",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       RETURN_IF_ERROR(ReadString(origin, node, key, &config->metrics_listen));
+       if (config->metrics_listen.empty()) return absl::OkStatus();
+       absl::Status valid = CheckListenAddress(config->metrics_listen);
+       return valid.ok() ? valid : KeyError(origin, node, key, std::string(valid.message()));
+     }},
+    {"admin.metrics_allow_non_loopback",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadBool(origin, node, key, &config->metrics_allow_non_loopback);
+     }},
+    {"admin.metrics_destinations_max",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, 0, limits::kMetricsDestinationsShownMax,
+                      &config->metrics_destinations_max);
+     }},
+    {"log.delivery_log",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) { return ReadString(origin, node, key, &config->delivery_log); }},
 };
 
 // Older key names still read, each with its current name: setting both is
@@ -430,6 +453,24 @@ absl::Status ValidateRelayAndAuth(const DaemonConfig& config) {
   return absl::OkStatus();
 }
 
+// /metrics has no authentication and names destinations, so it listens on
+// loopback unless the operator says otherwise by name.
+absl::Status ValidateMetrics(const DaemonConfig& config) {
+  if (config.metrics_listen.empty()) return absl::OkStatus();
+  absl::StatusOr<io::SocketAddress> address = io::SocketAddress::Parse(config.metrics_listen);
+  if (!address.ok()) {
+    return absl::InvalidArgumentError("admin.metrics_listen: " +
+                                      std::string(address.status().message()));
+  }
+  if (!admin::IsLoopback(*address) && !config.metrics_allow_non_loopback) {
+    return absl::InvalidArgumentError(
+        "admin.metrics_listen: " + config.metrics_listen +
+        " is not a loopback address and /metrics has no authentication; set "
+        "admin.metrics_allow_non_loopback = true if that is really meant");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateConfig(const DaemonConfig& config) {
@@ -455,6 +496,7 @@ absl::Status ValidateConfig(const DaemonConfig& config) {
     if (!parsed.ok()) return parsed.status();
   }
   RETURN_IF_ERROR(ValidateRelayAndAuth(config));
+  RETURN_IF_ERROR(ValidateMetrics(config));
   if (config.shards < 0 || config.shards > limits::kShardsMax) {
     return absl::InvalidArgumentError("shards must be between 0 (one per CPU) and " +
                                       std::to_string(limits::kShardsMax));

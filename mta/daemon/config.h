@@ -72,6 +72,12 @@ struct DaemonConfig {
   std::vector<std::string> submission_listen;
   // Implicit TLS submission (RFC 8314, port 465); needs the certificate.
   std::vector<std::string> submission_tls_listen;
+  // [admin]: Prometheus /metrics over HTTP (docs/operations.md "Metrics").
+  std::string metrics_listen;  // "ADDR:PORT"; empty: off
+  bool metrics_allow_non_loopback = false;  // the page is unauthenticated
+  int metrics_destinations_max = 20;  // routes with their own label; the rest are "other"
+  // [log]
+  std::string delivery_log;  // JSON lines, one per event; empty: off
 };
 
 // Parses and validates TOML text; `origin` names the file in errors.

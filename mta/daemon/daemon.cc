@@ -11,6 +11,9 @@
 #include <optional>
 #include <string>
 
+#include "mta/admin/delivery_log.h"
+#include "mta/admin/http_metrics_server.h"
+#include "mta/admin/metrics_exposition.h"
 #include "mta/base/log.h"
 #include "mta/base/status.h"
 #include "mta/io/block_on.h"
@@ -92,6 +95,28 @@ absl::StatusOr<std::shared_ptr<const tls::ServerContext>> LoadServerTlsContext(
   return tls::ServerContext::Create(tls::ServerOptions{config.tls_cert_file, config.tls_key_file});
 }
 
+// Serves /metrics when admin.metrics_listen is set (nullptr otherwise). The
+// page sums every shard's stats at scrape time.
+absl::StatusOr<std::unique_ptr<admin::HttpMetricsServer>> StartMetrics(
+    const DaemonConfig& config, const ShardServices& services) {
+  if (config.metrics_listen.empty()) return std::unique_ptr<admin::HttpMetricsServer>();
+  ASSIGN_OR_RETURN(io::SocketAddress address, io::SocketAddress::Parse(config.metrics_listen));
+  std::vector<const ShardStats*> shards;
+  for (const auto& stats : services.stats) shards.push_back(stats.get());
+  auto exposition =
+      std::make_shared<admin::MetricsExposition>(std::move(shards), config.metrics_destinations_max);
+  ASSIGN_OR_RETURN(std::unique_ptr<admin::HttpMetricsServer> server,
+                   admin::HttpMetricsServer::Start(address, [exposition] {
+                     return exposition->Render();
+                   }));
+  if (!admin::IsLoopback(server->bound())) {
+    Log(LogLevel::kWarning, "metrics on %s are reachable beyond this host, without authentication",
+        server->bound().ToString());
+  }
+  Log(LogLevel::kInfo, "metrics on http://%s/metrics", server->bound().ToString());
+  return server;
+}
+
 }  // namespace
 
 int RunDaemon(const DaemonConfig& config) {
@@ -135,6 +160,14 @@ int RunDaemon(const DaemonConfig& config) {
   ShardServices services(shards, config.spool, hostname, *relay_config, *std::move(router),
                          static_cast<uint64_t>(config.queue_messages_max),
                          static_cast<uint64_t>(config.queue_bytes_max));
+  if (!config.delivery_log.empty()) {
+    services.delivery_log = std::make_unique<admin::DeliveryLog>(config.delivery_log);
+  }
+  absl::StatusOr<std::unique_ptr<admin::HttpMetricsServer>> metrics = StartMetrics(config, services);
+  if (!metrics.ok()) {
+    Log(LogLevel::kError, "cannot serve metrics: %s", std::string(metrics.status().message()));
+    return 1;
+  }
   server::QueueSinkFactory sinks(&services.queues);
   server::InboundConfig inbound;
   inbound.protocol.hostname = hostname;
@@ -238,7 +271,9 @@ int RunDaemon(const DaemonConfig& config) {
     int signal_number = 0;
     if (sigwait(&signals, &signal_number) != 0) continue;
     if (signal_number == SIGHUP) {
-      Log(LogLevel::kInfo, "SIGHUP: reload is not implemented yet; ignoring");
+      // Log rotation: every shard reopens the delivery log before its next line.
+      if (services.delivery_log != nullptr) services.delivery_log->Reopen();
+      Log(LogLevel::kInfo, "SIGHUP: delivery log reopened; reload is not implemented yet");
       continue;
     }
     Log(LogLevel::kInfo, "%s: stopping", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -61,6 +61,10 @@ absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& arguments) {
       flags.tls_cert = value;
     } else if (TakeValue(arguments, &i, "--tls-key", &value, &error)) {
       flags.tls_key = value;
+    } else if (TakeValue(arguments, &i, "--metrics-listen", &value, &error)) {
+      flags.metrics_listen = value;
+    } else if (TakeValue(arguments, &i, "--delivery-log", &value, &error)) {
+      flags.delivery_log = value;
     } else {
       error = absl::InvalidArgumentError("unknown argument '" + argument + "'");
     }
@@ -78,6 +82,8 @@ void ApplyFlags(const Flags& flags, DaemonConfig* config) {
   if (flags.smarthost) config->smarthost = *flags.smarthost;
   if (flags.tls_cert) config->tls_cert_file = *flags.tls_cert;
   if (flags.tls_key) config->tls_key_file = *flags.tls_key;
+  if (flags.metrics_listen) config->metrics_listen = *flags.metrics_listen;
+  if (flags.delivery_log) config->delivery_log = *flags.delivery_log;
 }
 
 std::string Usage() {
@@ -94,12 +100,16 @@ Accepts SMTP on every shard (one thread and io_uring per core) and relays it.
   --tls-cert FILE        PEM certificate chain: offer STARTTLS (with --tls-key);
                          also serves submission.tls_listen (implicit TLS)
   --tls-key FILE         PEM private key (RSA or ECDSA)
+  --metrics-listen ADDR:PORT  serve Prometheus /metrics there (loopback)
+  --delivery-log FILE    append one JSON line per delivery event (reopened
+                         on SIGHUP)
   --config FILE          TOML configuration (flags override it)
   --check-config FILE    validate FILE and exit (0 = valid)
   --log-level LEVEL      debug | info | warning | error (default info)
   --version, --help
 
-Signals: SIGTERM and SIGINT stop cleanly (421 to open sessions).
+Signals: SIGTERM and SIGINT stop cleanly (421 to open sessions); SIGHUP
+reopens the delivery log.
 Started as root, set server.user in the config file: ringmta binds its ports
 and loads its keys, then drops to that user before accepting anything.
 )";

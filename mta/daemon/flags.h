@@ -26,6 +26,8 @@ struct Flags {
   std::optional<std::string> smarthost;
   std::optional<std::string> tls_cert;
   std::optional<std::string> tls_key;
+  std::optional<std::string> metrics_listen;
+  std::optional<std::string> delivery_log;
 };
 
 absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& arguments);

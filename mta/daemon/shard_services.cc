@@ -2,6 +2,7 @@
 
 #include "mta/base/clock.h"
 #include "mta/base/log.h"
+#include "mta/base/status.h"
 #include "mta/io/block_on.h"
 #include "queue/recovery.h"
 
@@ -22,6 +23,28 @@ void LogRecovery(int shard, const queue::RecoveryResult& result) {
   }
 }
 
+// Before anything on this shard counts or logs: its stats and delivery log
+// become the thread's current ones (mta/base/shard_stats.h).
+absl::Status StartObservability(io::Shard& shard, ShardServices& services) {
+  SetCurrentShardStats(services.stats[shard.index()].get());
+  if (services.delivery_log == nullptr) return absl::OkStatus();
+  auto log = std::make_unique<admin::ShardDeliveryLog>(
+      *services.delivery_log, shard.reactor(), *services.stats[shard.index()],
+      limits::kDeliveryLogBufferBytesMax);
+  RETURN_IF_ERROR(log->Open());
+  SetCurrentDeliveryEvents(log.get());
+  services.delivery_logs[shard.index()] = std::move(log);
+  return absl::OkStatus();
+}
+
+// After the last event of this shard: write what the log still holds.
+void StopObservability(io::Shard& shard, ShardServices& services) {
+  std::unique_ptr<admin::ShardDeliveryLog>& log = services.delivery_logs[shard.index()];
+  if (log != nullptr) log->Drain();
+  SetCurrentDeliveryEvents(nullptr);
+  log.reset();
+}
+
 }  // namespace
 
 ShardServices::ShardServices(int shards, std::string spool_directory, std::string hostname,
@@ -38,7 +61,9 @@ ShardServices::ShardServices(int shards, std::string spool_directory, std::strin
     queues.back()->bytes_max = std::max<uint64_t>(1, bytes_max / shards);
     relays.push_back(
         std::make_unique<relay::RelayShard>(relay_config, router, &relays, *queues.back()));
+    stats.push_back(std::make_unique<ShardStats>());
   }
+  delivery_logs.resize(shards);
 }
 
 ShardServices::~ShardServices() {
@@ -48,6 +73,7 @@ ShardServices::~ShardServices() {
 
 absl::Status StartShardServices(io::Shard& shard, void* context) {
   auto* services = static_cast<ShardServices*>(context);
+  RETURN_IF_ERROR(StartObservability(shard, *services));
   queue::ShardQueue& queue = *services->queues[shard.index()];
   std::string directory = services->spool_directory + "/shard-" + std::to_string(shard.index());
   absl::StatusOr<queue::RecoveryResult> recovered =
@@ -76,9 +102,11 @@ void StopShardServices(io::Shard& shard, void* context) {
   auto* services = static_cast<ShardServices*>(context);
   services->relays[shard.index()]->Close();
   queue::ShardQueue& queue = *services->queues[shard.index()];
-  if (queue.spool == nullptr) return;
-  io::BlockOn(shard.reactor(), queue.spool->Close());
-  queue.spool.reset();
+  if (queue.spool != nullptr) {
+    io::BlockOn(shard.reactor(), queue.spool->Close());
+    queue.spool.reset();
+  }
+  StopObservability(shard, *services);
 }
 
 }  // namespace ringmta::daemon

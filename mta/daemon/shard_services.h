@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "mta/admin/delivery_log.h"
+#include "mta/base/shard_stats.h"
 #include "mta/io/shard.h"
 #include "mta/relay/relay_config.h"
 #include "mta/relay/relay_shard.h"
@@ -31,6 +33,11 @@ struct ShardServices {
   relay::Router router;
   std::vector<std::unique_ptr<queue::ShardQueue>> queues;  // by shard
   relay::RelayShards relays;                               // by shard
+  // Observability (mta/admin): each shard writes only its own stats; the
+  // delivery log is off when `delivery_log` is null.
+  std::vector<std::unique_ptr<ShardStats>> stats;          // by shard
+  std::unique_ptr<admin::DeliveryLog> delivery_log;
+  std::vector<std::unique_ptr<admin::ShardDeliveryLog>> delivery_logs;  // by shard
 };
 
 absl::Status StartShardServices(io::Shard& shard, void* services);

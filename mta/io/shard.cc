@@ -7,6 +7,7 @@
 
 #include "mta/base/check.h"
 #include "mta/base/log.h"
+#include "mta/base/shard_stats.h"
 #include "mta/base/status.h"
 
 namespace ringmta::io {
@@ -84,8 +85,10 @@ void Shard::OnAccept(void* target, int fd) {
   auto* accept = static_cast<AcceptTarget*>(target);
   Shard* self = accept->shard;
   ++self->accepted_;
+  CurrentShardStats().Count(Counter::kConnectionsIn);
   if (self->stopping_ || self->connections_ >= self->group_.options().connections_per_shard_max) {
     ++self->refused_;
+    CurrentShardStats().Count(Counter::kConnectionsInRefused);
     ::close(fd);
     return;
   }

@@ -26,6 +26,7 @@ struct RecipientOutcome {
   std::string diagnostic;    // reply summary or our own explanation
   std::string remote_host;   // who said it
   bool uncertain = false;    // sent, but no final reply (DESIGN §3)
+  bool expired = false;      // failed because the message's deadline passed
 };
 
 class RelayShard;
@@ -47,6 +48,7 @@ struct DeliveryJob {
   std::vector<uint32_t> recipients;  // indices into the MessageBegin's list
   // Filled by the owner shard: one per entry of `recipients`.
   std::vector<RecipientOutcome> outcomes;
+  int64_t attempt_ms = -1;  // how long the attempt took (delivery log); -1: none
 
   // Every recipient gets the same outcome (a connection-level result).
   void SetAllOutcomes(OutcomeKind kind, int code, std::string status, std::string diagnostic,

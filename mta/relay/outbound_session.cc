@@ -10,7 +10,9 @@
 #include <string>
 #include <variant>
 
+#include "mta/base/clock.h"
 #include "mta/base/log.h"
+#include "mta/base/shard_stats.h"
 #include "mta/io/operation.h"
 #include "mta/io/socket.h"
 #include "mta/relay/destination.h"
@@ -120,6 +122,8 @@ io::Task<std::unique_ptr<Connection>> ConnectToAny(RelayShard& relay, Destinatio
       int32_t connected = co_await io::Connect(relay.reactor(), &relay.sessions_scope(), fd,
                                                reinterpret_cast<const sockaddr*>(&storage), length,
                                                relay.config().connect_timeout_ms);
+      CurrentShardStats().Count(connected < 0 ? Counter::kConnectionsOutFailed
+                                              : Counter::kConnectionsOut);
       if (connected < 0) {
         *why = "connect to " + host + ": " + std::strerror(-connected);
         co_await connection->Close();
@@ -299,10 +303,29 @@ io::Task<bool> WaitReady(Connection& connection) {
   co_return true;
 }
 
+// The attempt's metrics on the owner shard, before the job goes home: its
+// duration and the route's outcome counts (mta/base/shard_stats.h).
+void RecordAttempt(DeliveryJob& job, int64_t started_ns) {
+  int64_t elapsed_ns = MonotonicNowNs() - started_ns;
+  job.attempt_ms = elapsed_ns / 1'000'000;
+  CurrentShardStats().Observe(Latency::kDelivery, elapsed_ns);
+  DestinationCounters& route = CurrentShardStats().destinations().For(job.route_key);
+  for (const RecipientOutcome& outcome : job.outcomes) {
+    if (outcome.kind == OutcomeKind::kDelivered) {
+      route.delivered.Add();
+    } else if (outcome.kind == OutcomeKind::kFailed) {
+      route.bounced.Add();
+    } else {
+      route.deferred.Add();
+    }
+  }
+}
+
 }  // namespace
 
 io::Task<void> RunOutboundSession(RelayShard& relay, Destination& destination) {
   DeliveryJob* job = co_await destination.NextJob(0);
+  int64_t attempt_started_ns = MonotonicNowNs();
   std::unique_ptr<Connection> connection;
   int messages = 0;
   while (job != nullptr) {
@@ -316,6 +339,7 @@ io::Task<void> RunOutboundSession(RelayShard& relay, Destination& destination) {
       if (connection == nullptr) {
         destination.OnConnectFailed();
         job->SetAllOutcomes(OutcomeKind::kDeferred, 0, "4.4.1", why);
+        RecordAttempt(*job, attempt_started_ns);
         destination.Finish(job);
         break;
       }
@@ -326,11 +350,13 @@ io::Task<void> RunOutboundSession(RelayShard& relay, Destination& destination) {
     for (const RecipientOutcome& outcome : job->outcomes) {
       delivered |= outcome.kind == OutcomeKind::kDelivered;
     }
+    RecordAttempt(*job, attempt_started_ns);
     destination.Finish(job);
     if (delivered) destination.OnDelivered();
     if (!reusable) break;
     if (++messages >= relay.config().messages_per_connection_max || relay.stopping()) break;
     job = co_await destination.NextJob(relay.config().idle_timeout_ms);
+    attempt_started_ns = MonotonicNowNs();
   }
   if (connection != nullptr) {
     if (connection->client().ready_for_message()) {

@@ -5,6 +5,7 @@
 #include "mta/base/clock.h"
 #include "mta/base/log.h"
 #include "mta/relay/enhanced_status.h"
+#include "mta/relay/outcome_report.h"
 #include "mta/relay/relay_shard.h"
 #include "queue/queue_limits.h"
 #include "queue/recovery.h"
@@ -229,7 +230,7 @@ io::Task<void> QueueRunner::Dispatch(uint64_t id) {
 void QueueRunner::ApplyOutcome(DeliveryJob* job) {
   relay_.ForgetJob(job);
   uint64_t id = job->message_id;
-  for (const RecipientOutcome& outcome : job->outcomes) RecordOutcome(id, outcome);
+  for (const RecipientOutcome& outcome : job->outcomes) RecordOutcome(id, outcome, job);
   delete job;
   auto it = pending_jobs_.find(id);
   if (it != pending_jobs_.end() && --it->second > 0) return;
@@ -238,7 +239,8 @@ void QueueRunner::ApplyOutcome(DeliveryJob* job) {
   FinishIfDone(id);
 }
 
-void QueueRunner::RecordOutcome(uint64_t id, const RecipientOutcome& outcome) {
+void QueueRunner::RecordOutcome(uint64_t id, const RecipientOutcome& outcome,
+                                const DeliveryJob* job) {
   queue::ShardQueue& queue = relay_.queue();
   queue::MessageEntry* entry = queue.index.Find(id);
   if (entry == nullptr || outcome.index >= entry->recipients.size()) return;
@@ -296,6 +298,7 @@ void QueueRunner::RecordOutcome(uint64_t id, const RecipientOutcome& outcome) {
   Log(LogLevel::kInfo, "%s %s to=<%s> relay=%s status=%s: %s", queue::FormatQueueId(id), verb,
       SanitizePeerText(recipient.address, 256), SanitizePeerText(outcome.remote_host, 255),
       outcome.status, SanitizePeerText(outcome.diagnostic, limits::kLogPeerTextBytesMax * 3));
+  ReportOutcome(*entry, recipient, outcome, job, attempts, retry_at_ms, now_ms);
   CommitSoon();
 }
 
@@ -305,7 +308,7 @@ void QueueRunner::Expire(queue::MessageEntry& entry) {
     // RFC 3463 §3.5: 4.4.7 "delivery time expired", reported as a failure.
     RecordOutcome(entry.id, RecipientOutcome{i, OutcomeKind::kFailed, 0, "4.4.7",
                                              "message expired: not delivered before its deadline",
-                                             "", false});
+                                             "", false, /*expired=*/true});
   }
 }
 

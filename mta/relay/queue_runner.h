@@ -54,7 +54,8 @@ class QueueRunner : public queue::CommitListener {
   io::Task<void> Dispatch(uint64_t id);
   void FinishIfDone(uint64_t id);
   void Expire(queue::MessageEntry& entry);
-  void RecordOutcome(uint64_t id, const RecipientOutcome& outcome);
+  // `job`: the attempt it came from, if any (for the delivery log).
+  void RecordOutcome(uint64_t id, const RecipientOutcome& outcome, const DeliveryJob* job = nullptr);
   void CommitSoon();
   void WriteDone(uint64_t id);
   io::Task<void> BounceThenDone(uint64_t id, std::vector<FailureReport> failures);

@@ -12,6 +12,7 @@
 
 #include "mta/base/clock.h"
 #include "mta/base/log.h"
+#include "mta/base/shard_stats.h"
 #include "mta/io/cancel_scope.h"
 #include "mta/io/socket.h"
 #include "tls/session.h"
@@ -224,7 +225,11 @@ io::Task<bool> Session::Act() {
   smtp::Action action = protocol_->TakeAction();
   if (action == smtp::Action::kNone) co_return true;
   if (action == smtp::Action::kCommit) {
+    int64_t data_ended_ns = MonotonicNowNs();
     absl::Status committed = co_await sink_->Commit();
+    if (committed.ok()) {
+      CurrentShardStats().Observe(Latency::kAcceptToAck, MonotonicNowNs() - data_ended_ns);
+    }
     protocol_->OnCommitted(committed);
     co_return true;
   }
@@ -253,6 +258,7 @@ io::Task<bool> Session::Admit() {
     counted_in_ = counter;
     co_return true;
   }
+  CurrentShardStats().Count(Counter::kConnectionsInRefused);
   if (config_.implicit_tls) {
     // Nothing may be said in clear here (RFC 8314 §3.3), and a handshake
     // would spend our CPU on the very client we are turning away.
@@ -323,7 +329,9 @@ io::Task<void> Session::Run() {
 io::Task<void> ServeInbound(io::Shard& shard, int fd, void* context) {
   const auto& config = *static_cast<const InboundConfig*>(context);
   Session session(shard, fd, config);
+  CurrentShardStats().Add(Gauge::kConnectionsInOpen, 1);
   co_await session.Run();
+  CurrentShardStats().Add(Gauge::kConnectionsInOpen, -1);
 }
 
 }  // namespace ringmta::server

@@ -6,6 +6,8 @@
 
 #include "mta/base/check.h"
 #include "mta/base/clock.h"
+#include "mta/base/delivery_events.h"
+#include "mta/base/shard_stats.h"
 #include "mta/base/status.h"
 #include "mta/server/received_header.h"
 #include "queue/queue_limits.h"
@@ -75,6 +77,9 @@ class QueueSink : public SessionSink {
                                                         recipient.notify});
     }
     active_ = true;
+    if (CurrentDeliveryEvents() != nullptr) {
+      peer_ = Peer{envelope.client_address, envelope.helo, envelope.auth_user, envelope.tls};
+    }
     chunk_ = FormatReceivedHeader(
         envelope, ReceivedContext{queue_.hostname, queue::FormatQueueId(id_), now_ms,
                                    /*authenticated=*/!envelope.auth_user.empty()});
@@ -122,6 +127,13 @@ class QueueSink : public SessionSink {
       co_return absl::UnavailableError("queue write error during the transfer");
     }
     ++queue_.accepted;
+    CurrentShardStats().Count(Counter::kMessagesReceived);
+    if (DeliveryEventSink* events = CurrentDeliveryEvents()) {
+      events->OnReceived(ReceivedEvent{id_, entry_.sender,
+                                       static_cast<uint32_t>(entry_.recipients.size()),
+                                       entry_.body_bytes, peer_.address, peer_.helo,
+                                       peer_.auth_user, peer_.tls});
+    }
     queue_.index.AddMessage(std::move(entry_));
     EndTransfer();
     if (queue_.listener != nullptr) queue_.listener->OnMessageCommitted(id_);
@@ -159,6 +171,13 @@ class QueueSink : public SessionSink {
   // Our MessageBegin's segment among the queue's open transfers.
   std::optional<std::multiset<uint32_t>::iterator> begin_segment_;
   queue::BodyTally tally_;
+  // The client, for the delivery log's "received" line (only when it is on).
+  struct Peer {
+    std::string address;
+    std::string helo;
+    std::string auth_user;
+    bool tls = false;
+  } peer_;
 };
 
 }  // namespace
