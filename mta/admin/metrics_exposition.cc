@@ -23,7 +23,7 @@ constexpr CounterSpec kCounters[] = {
     {Counter::kMessagesReceived, "ringmta_messages_received_total",
      "Messages accepted: durable in the queue and acknowledged with 250."},
     {Counter::kQueueFdatasync, "ringmta_queue_fdatasync_total",
-     "fdatasync calls made by the queue (group commits and new segments)."},
+     "fdatasync calls made by the queue's group commit (one per commit round)."},
     {Counter::kRecipientsDelivered, "ringmta_recipients_delivered_total",
      "Recipients accepted by the next hop (2xx)."},
     {Counter::kRecipientsDeferred, "ringmta_recipients_deferred_total",
