@@ -317,6 +317,57 @@ TEST(FlagsTest, NonNumericShardsIsAnError) {
   EXPECT_NE(flags.status().message().find("--shards needs a number"), std::string::npos);
 }
 
+TEST(ConfigTest, ReadsMetricsAndDeliveryLogKeys) {
+  auto config = ParseConfig(R"([admin]
+metrics_listen = "127.0.0.1:9100"
+metrics_destinations_max = 5
+
+[log]
+delivery_log = "/var/log/ringmta/delivery.log"
+)",
+                            "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->metrics_listen, "127.0.0.1:9100");
+  EXPECT_EQ(config->metrics_destinations_max, 5);
+  EXPECT_EQ(config->delivery_log, "/var/log/ringmta/delivery.log");
+  EXPECT_TRUE(DaemonConfig{}.metrics_listen.empty());  // off by default
+  EXPECT_TRUE(DaemonConfig{}.delivery_log.empty());
+}
+
+TEST(ConfigTest, NonLoopbackMetricsAreRefusedUnlessAllowed) {
+  auto refused = ParseConfig("[admin]\nmetrics_listen = \"0.0.0.0:9100\"\n", "m.toml");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("admin.metrics_listen"), std::string_view::npos);
+  EXPECT_TRUE(ParseConfig("[admin]\nmetrics_listen = \"[::]:9100\"\n"
+                          "metrics_allow_non_loopback = true\n",
+                          "m.toml")
+                  .ok());
+}
+
+TEST(ConfigTest, BadMetricsKeysAreNamedWithTheirLine) {
+  auto address = ParseConfig("[admin]\n\nmetrics_listen = \"nonsense\"\n", "m.toml");
+  ASSERT_FALSE(address.ok());
+  EXPECT_NE(address.status().message().find("m.toml:3: admin.metrics_listen"),
+            std::string_view::npos)
+      << address.status();
+  auto bound = ParseConfig("[admin]\nmetrics_destinations_max = 101\n", "m.toml");
+  ASSERT_FALSE(bound.ok());
+  EXPECT_NE(bound.status().message().find("admin.metrics_destinations_max"), std::string_view::npos);
+  EXPECT_FALSE(ParseConfig("[log]\ndelivery_log = 3\n", "m.toml").ok());
+}
+
+TEST(FlagsTest, MetricsAndDeliveryLogFlagsOverrideTheFile) {
+  auto flags = ParseFlags({"--metrics-listen", "127.0.0.1:0", "--delivery-log=/tmp/d.log"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  DaemonConfig config;
+  config.metrics_listen = "127.0.0.1:9100";
+  ApplyFlags(*flags, &config);
+  EXPECT_EQ(config.metrics_listen, "127.0.0.1:0");
+  EXPECT_EQ(config.delivery_log, "/tmp/d.log");
+  config.metrics_listen = "192.0.2.1:9100";
+  EXPECT_FALSE(ValidateConfig(config).ok());  // flags are validated too
+}
+
 }  // namespace
 }  // namespace ringmta::daemon
 
