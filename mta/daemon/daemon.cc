@@ -163,11 +163,6 @@ int RunDaemon(const DaemonConfig& config) {
   if (!config.delivery_log.empty()) {
     services.delivery_log = std::make_unique<admin::DeliveryLog>(config.delivery_log);
   }
-  absl::StatusOr<std::unique_ptr<admin::HttpMetricsServer>> metrics = StartMetrics(config, services);
-  if (!metrics.ok()) {
-    Log(LogLevel::kError, "cannot serve metrics: %s", std::string(metrics.status().message()));
-    return 1;
-  }
   server::QueueSinkFactory sinks(&services.queues);
   server::InboundConfig inbound;
   inbound.protocol.hostname = hostname;
@@ -255,6 +250,15 @@ int RunDaemon(const DaemonConfig& config) {
   absl::StatusOr<std::unique_ptr<io::ShardGroup>> group = io::ShardGroup::Start(options);
   if (!group.ok()) {
     Log(LogLevel::kError, "cannot start: %s", std::string(group.status().message()));
+    return 1;
+  }
+  // After the shards (and so after the privilege drop): the metrics thread
+  // must not be the one thread left running as root.
+  absl::StatusOr<std::unique_ptr<admin::HttpMetricsServer>> metrics = StartMetrics(config, services);
+  if (!metrics.ok()) {
+    Log(LogLevel::kError, "cannot serve metrics: %s", std::string(metrics.status().message()));
+    (*group)->RequestStop();
+    (*group)->Join();
     return 1;
   }
   const std::vector<io::SocketAddress>& bound = (*group)->bound();
