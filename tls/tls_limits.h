@@ -50,6 +50,12 @@ inline constexpr size_t kClientSessionCacheEntriesMax = 4096;
 // need no server state); ~1 KiB each.
 inline constexpr long kServerSessionCacheEntriesMax = 20000;
 
+// Hosts a shard remembers as "TLS handshake fails, use cleartext" under the
+// may policy. Broken TLS stacks are a small minority of MX hosts; past this,
+// expired entries are swept and, if none expired, a host simply is not
+// remembered (its next connection tries TLS again: slower, never wrong).
+inline constexpr size_t kCleartextFallbackHostsMax = 4096;
+
 // Bytes of OpenSSL error text kept in a failure reason: enough for a few
 // "error:...:SSL routines:..." entries, bounded because peers influence them.
 inline constexpr size_t kFailureReasonBytesMax = 512;

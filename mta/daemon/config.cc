@@ -8,10 +8,13 @@
 #include <toml++/toml.h>
 
 #include "mta/admin/http_metrics_server.h"
+#include "mta/daemon/route_config.h"
+
 #include "mta/base/status.h"
 #include "mta/io/listener.h"
 #include "mta/relay/route.h"
 #include "mta/server/relay_policy.h"
+#include "tls/context.h"
 
 namespace ringmta::daemon {
 namespace {
@@ -288,6 +291,34 @@ const KeySpec kKeys[] = {
        return ReadInt(origin, node, key, limits::kDestinationForgetMsMin,
                       limits::kDestinationForgetMsMax, &config->delivery_destination_forget_ms);
      }},
+    {"delivery.tls",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       RETURN_IF_ERROR(ReadString(origin, node, key, &config->delivery_tls));
+       if (!tls::ParseClientPolicy(config->delivery_tls).ok()) {
+         return KeyError(origin, node, key, "must be \"none\", \"may\", \"encrypt\" or \"verify\"");
+       }
+       return absl::OkStatus();
+     }},
+    {"delivery.tls_ca_file",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       RETURN_IF_ERROR(ReadString(origin, node, key, &config->delivery_tls_ca_file));
+       if (config->delivery_tls_ca_file.empty()) return absl::OkStatus();
+       // Loaded now so a typo is a start-up error, not deferred mail.
+       tls::ClientOptions options;
+       options.policy = tls::ClientPolicy::kVerify;
+       options.ca_file = config->delivery_tls_ca_file;
+       if (absl::Status loaded = tls::ClientContext::Create(options).status(); !loaded.ok()) {
+         return KeyError(origin, node, key, std::string(loaded.message()));
+       }
+       return absl::OkStatus();
+     }},
+    {"delivery.tls_fallback_ms",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, 0, 7 * 86'400'000, &config->delivery_tls_fallback_ms);
+     }},
     {"submission.listen",
      [](const std::string& origin, const toml::node& node, const std::string& key,
         DaemonConfig* config) {
@@ -368,6 +399,10 @@ absl::StatusOr<DaemonConfig> ParseConfig(const std::string& text, const std::str
   RETURN_IF_ERROR(CheckAliases(origin, parsed.table()));
   for (const auto& [section_name, section] : parsed.table()) {
     std::string section_key(section_name.str());
+    if (section_key == "route") {
+      RETURN_IF_ERROR(ParseRoutes(origin, section, &config.routes));
+      continue;
+    }
     const toml::table* table = section.as_table();
     if (table == nullptr || !IsSection(section_key)) {
       return KeyError(origin, section, section_key,
@@ -395,6 +430,7 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path) {
 std::vector<std::string> KnownConfigKeys() {
   std::vector<std::string> names;
   for (const KeySpec& spec : kKeys) names.push_back(spec.name);
+  for (std::string& name : KnownRouteKeys()) names.push_back(std::move(name));
   return names;
 }
 
@@ -478,6 +514,16 @@ absl::Status ValidateConfig(const DaemonConfig& config) {
   if (!config.smarthost.empty()) {
     absl::StatusOr<relay::NextHop> hop = relay::ParseNextHop(config.smarthost);
     if (!hop.ok()) return absl::InvalidArgumentError("smarthost: " + std::string(hop.status().message()));
+  }
+  for (const RouteConfig& route : config.routes) {
+    if (route.domain == "*" && !config.smarthost.empty()) {
+      return absl::InvalidArgumentError(
+          "delivery.smarthost (or --smarthost) and the [[route]] for \"*\" at line " +
+          std::to_string(route.line) + " both route every domain; keep one");
+    }
+  }
+  if (!tls::ParseClientPolicy(config.delivery_tls).ok()) {
+    return absl::InvalidArgumentError("delivery.tls must be none, may, encrypt or verify");
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return absl::InvalidArgumentError("tls.cert_file and tls.key_file go together");

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "mta/base/limits.h"
+#include "mta/daemon/route_config.h"
 
 namespace ringmta::daemon {
 
@@ -68,6 +69,12 @@ struct DaemonConfig {
   int64_t delivery_messages_per_second_per_destination = 0;
   int64_t delivery_connections_per_second_per_destination = 0;
   int64_t delivery_destination_forget_ms = 300'000;
+  // TLS to MX hosts: none | may | encrypt | verify (RelayConfig says why may).
+  std::string delivery_tls = "may";
+  std::string delivery_tls_ca_file;  // empty: the system bundle
+  int64_t delivery_tls_fallback_ms = 3'600'000;
+  // [[route]]: domain -> smart host, each with its TLS policy and AUTH.
+  std::vector<RouteConfig> routes;
   // [submission]: MSA listeners (RFC 6409); AUTH required there.
   std::vector<std::string> submission_listen;
   // Implicit TLS submission (RFC 8314, port 465); needs the certificate.

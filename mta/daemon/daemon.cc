@@ -69,10 +69,15 @@ absl::StatusOr<relay::RelayConfig> MakeRelayConfig(const DaemonConfig& config,
                                                    const std::string& hostname) {
   relay::RelayConfig relay;
   relay.ehlo_name = hostname;
+  ASSIGN_OR_RETURN(relay.routes, BuildRoutes(config.routes));
   if (!config.smarthost.empty()) {
+    // The flag's route takes the MX defaults (delivery.tls, no AUTH).
     ASSIGN_OR_RETURN(relay::NextHop hop, relay::ParseNextHop(config.smarthost));
     relay.routes.push_back({"*", hop});
   }
+  ASSIGN_OR_RETURN(relay.tls_policy, tls::ParseClientPolicy(config.delivery_tls));
+  relay.tls_ca_file = config.delivery_tls_ca_file;
+  relay.tls_fallback_ms = config.delivery_tls_fallback_ms;
   relay.dns_servers = config.delivery_dns_servers;
   relay.mx_port = static_cast<uint16_t>(config.delivery_mx_port);
   relay.retry_initial_ms = config.delivery_retry_initial_ms;

@@ -27,6 +27,9 @@ struct RecipientOutcome {
   std::string remote_host;   // who said it
   bool uncertain = false;    // sent, but no final reply (DESIGN §3)
   bool expired = false;      // failed because the message's deadline passed
+  // The connection's TLS as "TLSv1.3 TLS_AES_128_GCM_SHA256"; empty for
+  // cleartext (or no connection). For the delivery log.
+  std::string tls;
 };
 
 class RelayShard;
@@ -55,7 +58,7 @@ struct DeliveryJob {
                       std::string remote_host = "") {
     outcomes.clear();
     for (uint32_t index : recipients) {
-      outcomes.push_back({index, kind, code, status, diagnostic, remote_host, false});
+      outcomes.push_back({index, kind, code, status, diagnostic, remote_host, false, ""});
     }
   }
 };

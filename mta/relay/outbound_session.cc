@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,44 +17,57 @@
 #include "mta/io/operation.h"
 #include "mta/io/socket.h"
 #include "mta/relay/destination.h"
+#include "mta/relay/outbound_tls.h"
 #include "mta/relay/relay_shard.h"
 #include "mta/smtp/client_protocol.h"
 #include "queue/records.h"
+#include "tls/context.h"
+#include "tls/session.h"
 
 namespace ringmta::relay {
 namespace {
 
-// One connected SMTP conversation: the socket, the client state machine,
-// and the pump that moves bytes between them.
+// How one connection to one hop goes: the TLS policy in force, the context
+// for it, and the client settings that follow (STARTTLS wanted or required,
+// AUTH credentials).
+struct HopPlan {
+  tls::ClientPolicy policy = tls::ClientPolicy::kNone;
+  std::shared_ptr<tls::ClientContext> context;  // null: no TLS this time
+  smtp::ClientConfig client;
+};
+
+// One connected SMTP conversation: the socket, the TLS transform once
+// STARTTLS succeeded, the client state machine, and the pump between them.
 class Connection {
  public:
-  Connection(RelayShard& relay, int fd, std::string host)
-      : relay_(relay), host_(std::move(host)),
+  Connection(RelayShard& relay, int fd, std::string host, const NextHop& hop, const HopPlan& plan)
+      : relay_(relay), host_(std::move(host)), tls_name_(hop.host), context_(plan.context),
         socket_(relay.reactor(), relay.shard().buffers(), fd, &relay.sessions_scope()),
-        client_(ClientConfigFor(relay.config())) {}
-
-  static smtp::ClientConfig ClientConfigFor(const RelayConfig& config) {
-    smtp::ClientConfig client;
-    client.ehlo_name = config.ehlo_name;
-    client.use_bdat = config.use_bdat;
-    return client;
-  }
+        client_(plan.client) {}
 
   // Sends pending output, then returns the next action, reading (with the
-  // phase's timeout) as long as there is none.
+  // phase's timeout) as long as there is none. STARTTLS is handled here:
+  // the caller only ever sees the connection ready, done or closed.
   io::Task<smtp::ClientAction> Next() {
     for (;;) {
       if (!co_await Flush()) continue;  // the failure queued kClose
       smtp::ClientAction action = client_.TakeAction();
+      if (action == smtp::ClientAction::kStartTls) {
+        bool established = co_await StartTls();
+        if (established) {
+          client_.OnTlsEstablished();
+        } else {
+          client_.OnTransportFailure(smtp::TransportFailure::kTlsFailed);
+        }
+        continue;
+      }
       if (action != smtp::ClientAction::kNone) co_return action;
       if (client_.phase() == smtp::ClientProtocol::Phase::kClosed) co_return smtp::ClientAction::kClose;
       int64_t timeout_ms = client_.phase() == smtp::ClientProtocol::Phase::kAwaitingFinalReply
                                ? relay_.config().final_reply_timeout_ms
                                : relay_.config().reply_timeout_ms;
-      int32_t received = co_await socket_.Receive(timeout_ms);
-      if (received > 0) {
-        client_.Feed(socket_.chunk());
-      } else {
+      int32_t received = co_await Fill(timeout_ms);
+      if (received <= 0) {
         client_.OnTransportFailure(received == -ETIMEDOUT ? smtp::TransportFailure::kTimeout
                                                           : smtp::TransportFailure::kConnectionLost);
       }
@@ -64,29 +78,161 @@ class Connection {
   io::Task<bool> Flush() {
     std::string& output = client_.output();
     if (output.empty()) co_return true;
-    int32_t sent = co_await socket_.SendAll(output, relay_.config().reply_timeout_ms);
-    output.clear();
-    if (sent < 0) {
-      client_.OnTransportFailure(sent == -ETIMEDOUT ? smtp::TransportFailure::kTimeout
-                                                    : smtp::TransportFailure::kConnectionLost);
-      co_return false;
+    bool sent = true;
+    if (tls_ == nullptr) {
+      sent = co_await SendRaw(output);
+    } else {
+      std::string_view rest = output;
+      while (sent && (!rest.empty() || !tls_->output().empty())) {
+        if (!rest.empty()) {
+          absl::StatusOr<size_t> taken = tls_->Write(rest);
+          if (taken.ok()) {
+            rest.remove_prefix(*taken);
+          } else {
+            sent = false;
+          }
+        }
+        if (sent) sent = co_await SendTlsOutput();
+      }
     }
-    co_return true;
+    output.clear();
+    if (!sent) client_.OnTransportFailure(smtp::TransportFailure::kConnectionLost);
+    co_return sent;
   }
 
   io::Task<void> Close() {
     if (!client_.output().empty()) co_await Flush();
+    if (tls_ != nullptr && tls_->state() == tls::TlsSession::State::kOpen) {
+      tls_->Shutdown();  // close_notify (RFC 8446 §6.1), best effort
+      co_await SendTlsOutput();
+    }
     co_await socket_.Close();
   }
 
   smtp::ClientProtocol& client() { return client_; }
+  const smtp::ClientProtocol& client() const { return client_; }
   const std::string& host() const { return host_; }
+  // "TLSv1.3 TLS_AES_128_GCM_SHA256" once STARTTLS succeeded, else empty.
+  const std::string& tls_description() const { return tls_description_; }
+  bool tls_failed() const { return !tls_failure_.empty(); }
+  const std::string& tls_failure() const { return tls_failure_; }
 
  private:
+  io::Task<bool> SendRaw(std::string_view bytes) {
+    if (bytes.empty()) co_return true;
+    int32_t sent = co_await socket_.SendAll(bytes, relay_.config().reply_timeout_ms);
+    co_return sent >= 0;
+  }
+
+  io::Task<bool> SendTlsOutput() {
+    ciphertext_.clear();
+    tls_->TakeOutput(&ciphertext_);
+    bool sent = co_await SendRaw(ciphertext_);
+    co_return sent;
+  }
+
+  // Feeds the client the next bytes from the server (decrypted under TLS).
+  // Returns > 0 when it fed some, else the Receive result (0: end of
+  // stream) or -EPROTO when TLS failed.
+  io::Task<int32_t> Fill(int64_t timeout_ms) {
+    if (tls_ == nullptr) {
+      int32_t received = co_await socket_.Receive(timeout_ms);
+      if (received > 0) client_.Feed(socket_.chunk());
+      co_return received;
+    }
+    for (;;) {
+      if (!tls_->plaintext().empty()) {
+        size_t bytes = tls_->plaintext().size();
+        client_.Feed(tls_->plaintext());
+        tls_->ConsumePlaintext(bytes);
+        co_return static_cast<int32_t>(bytes);
+      }
+      if (tls_->peer_closed()) co_return 0;
+      if (!unread_.empty()) {
+        absl::StatusOr<size_t> fed = tls_->Feed(unread_);
+        if (!fed.ok()) {
+          Log(LogLevel::kInfo, "relay %s: %s", host_, std::string(fed.status().message()));
+          co_return -EPROTO;
+        }
+        unread_.remove_prefix(*fed);
+        // Alerts or KeyUpdate answers the TLS layer wants sent.
+        if (!tls_->output().empty()) {
+          bool sent = co_await SendTlsOutput();
+          if (!sent) co_return -EPIPE;
+        }
+        continue;
+      }
+      int32_t received = co_await socket_.Receive(timeout_ms);
+      if (received <= 0) co_return received;
+      unread_ = socket_.chunk();
+    }
+  }
+
+  // The handshake after the server's 220 to STARTTLS (RFC 3207 §4). The
+  // client already dropped whatever arrived with the 220, and nothing read
+  // before now is kept (unread_ is empty in cleartext): a man in the middle
+  // cannot inject replies that would be read as coming over TLS.
+  io::Task<bool> StartTls() {
+    unread_ = {};
+    if (context_ == nullptr) {
+      tls_failure_ = "no TLS context";  // not reached: STARTTLS is only wanted with one
+      co_return false;
+    }
+    absl::StatusOr<std::unique_ptr<tls::TlsSession>> session =
+        tls::TlsSession::NewClient(context_, tls_name_);
+    if (!session.ok()) {
+      tls_failure_ = std::string(session.status().message());
+      co_return false;
+    }
+    tls_ = *std::move(session);
+    absl::StatusOr<bool> started = tls_->Handshake();  // queues the ClientHello
+    while (started.ok() && !tls_->handshake_done()) {
+      if (!co_await SendTlsOutput()) {
+        tls_failure_ = "connection lost during the TLS handshake";
+        co_return false;
+      }
+      if (unread_.empty()) {
+        int32_t received = co_await socket_.Receive(relay_.config().reply_timeout_ms);
+        if (received <= 0) {
+          tls_failure_ = received == -ETIMEDOUT ? "timeout during the TLS handshake"
+                                                : "connection lost during the TLS handshake";
+          co_return false;
+        }
+        unread_ = socket_.chunk();
+      }
+      absl::StatusOr<size_t> fed = tls_->Feed(unread_);
+      if (!fed.ok()) {
+        started = fed.status();
+        break;
+      }
+      unread_.remove_prefix(*fed);
+    }
+    if (!started.ok()) {
+      co_await SendTlsOutput();  // the fatal alert, if any
+      tls_failure_ = std::string(started.status().message());
+      context_->session_cache().Erase(tls_name_);  // a stale session may be why
+      co_return false;
+    }
+    tls_description_ = std::string(tls_->version()) + " " + std::string(tls_->cipher());
+    Log(LogLevel::kDebug, "relay %s: TLS %s%s%s", host_, tls_description_,
+        tls_->session_reused() ? " (resumed)" : "",
+        tls_->peer_verified() ? " (verified)" : "");
+    co_return true;
+  }
+
   RelayShard& relay_;
-  std::string host_;
+  std::string host_;      // "name[address]" for logs and outcomes
+  std::string tls_name_;  // the hop's name: SNI, certificate check, cache key
+  std::shared_ptr<tls::ClientContext> context_;
   io::Socket socket_;
   smtp::ClientProtocol client_;
+  std::unique_ptr<tls::TlsSession> tls_;
+  // Ciphertext of the last received chunk not yet fed to TLS; valid until
+  // the next Receive.
+  std::string_view unread_;
+  std::string ciphertext_;  // TLS output being sent
+  std::string tls_description_;
+  std::string tls_failure_;
 };
 
 // Addresses of a hop: an IP literal as is, a name through DNS.
@@ -100,39 +246,150 @@ io::Task<std::vector<dns::IpAddress>> AddressesOf(RelayShard& relay, const NextH
   co_return *std::move(resolved);
 }
 
-// Connects to the first hop that takes us to kReady (greeting and EHLO
-// accepted). Null if none did; `why` then says what went wrong last.
+// Why no connection was made: the deferral every job of the session gets.
+struct ConnectFailure {
+  std::string status = "4.4.1";
+  std::string why = "no host to try";
+};
+
+bool RequiresTls(tls::ClientPolicy policy) {
+  return policy == tls::ClientPolicy::kEncrypt || policy == tls::ClientPolicy::kVerify;
+}
+
+// The plan for `hop`: its route's settings, or the MX defaults. False (and
+// `failure` set) when TLS is required but no context can be made.
+bool PlanHop(RelayShard& relay, const NextHop& hop, bool cleartext, HopPlan* plan,
+             ConnectFailure* failure) {
+  const RelayConfig& config = relay.config();
+  const HopSecurity* security = hop.security.get();
+  plan->policy = security != nullptr ? security->tls : config.tls_policy;
+  const std::string& ca_file = security != nullptr ? security->tls_ca_file : config.tls_ca_file;
+  plan->client.ehlo_name = config.ehlo_name;
+  plan->client.use_bdat = config.use_bdat;
+  if (security != nullptr && security->has_credentials()) {
+    plan->client.credentials = smtp::ClientCredentials{security->auth_username,
+                                                       security->auth_password};
+    plan->client.auth_requires_tls = !security->auth_allow_plaintext;
+  }
+  plan->context = nullptr;
+  if (plan->policy == tls::ClientPolicy::kNone || cleartext) return true;
+  absl::StatusOr<std::shared_ptr<tls::ClientContext>> context =
+      OutboundTlsFor(relay).Context(plan->policy, ca_file);
+  if (!context.ok()) {
+    Log(LogLevel::kWarning, "relay %s: no TLS (policy %s): %s", hop.host,
+        std::string(tls::ClientPolicyName(plan->policy)), std::string(context.status().message()));
+    if (RequiresTls(plan->policy)) {
+      *failure = {"4.7.5", "TLS required but unavailable: " +
+                               std::string(context.status().message())};
+      return false;
+    }
+    return true;  // may: cleartext is what opportunistic TLS falls back to
+  }
+  plan->context = *context;
+  plan->client.want_starttls = true;
+  plan->client.require_starttls = RequiresTls(plan->policy);
+  return true;
+}
+
+// Why a connection that reached the server did not become ready, as a
+// deferral (and a log line for the TLS and AUTH cases an operator must fix).
+ConnectFailure RefusalOf(const Connection& connection, const HopPlan& plan) {
+  const smtp::ClientProtocol& client = connection.client();
+  const std::string policy(tls::ClientPolicyName(plan.policy));
+  if (connection.tls_failed()) {
+    Log(LogLevel::kWarning, "relay %s: TLS handshake failed (policy %s): %s; deferring",
+        connection.host(), policy, connection.tls_failure());
+    return {"4.7.5", connection.host() + ": TLS handshake failed: " + connection.tls_failure()};
+  }
+  if (client.close_reason() == smtp::CloseReason::kTlsUnavailable) {
+    std::string reply = client.close_reply().Summary(200);
+    Log(LogLevel::kWarning, "relay %s: TLS required (policy %s) but unavailable: %s; deferring",
+        connection.host(), policy, reply);
+    return {"4.7.10", connection.host() + ": TLS required but unavailable: " + reply};
+  }
+  if (client.close_reason() == smtp::CloseReason::kAuthFailed) {
+    std::string reply = client.close_reply().Summary(200);
+    Log(LogLevel::kWarning, "relay %s: AUTH as %s failed: %s; deferring", connection.host(),
+        plan.client.credentials ? SanitizePeerText(plan.client.credentials->username, 64) : "",
+        reply);
+    // Postfix defers too: a refused login is the relay's configuration to
+    // fix, and the mail must not bounce while it is being fixed.
+    std::string status = client.close_reply().code == 535 ? "4.7.8" : "4.7.0";
+    return {status, connection.host() + ": AUTH failed: " + reply};
+  }
+  return {"4.4.1", connection.host() + " refused: " + client.close_reply().Summary(200)};
+}
+
+// One connection attempt to `address` of `hop` under `plan`: the
+// connection once ready, else null with `failure` set.
+io::Task<std::unique_ptr<Connection>> TryAddress(RelayShard& relay, const NextHop& hop,
+                                                 const dns::IpAddress& address,
+                                                 const HopPlan& plan, ConnectFailure* failure,
+                                                 bool* tls_failed) {
+  *tls_failed = false;
+  sockaddr_storage storage{};
+  socklen_t length = address.ToSockaddr(hop.port, &storage);
+  int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *failure = {"4.4.1", "socket: " + std::string(std::strerror(errno))};
+    co_return nullptr;
+  }
+  std::string host = hop.host + "[" + address.ToString() + "]";
+  auto connection = std::make_unique<Connection>(relay, fd, host, hop, plan);
+  int32_t connected = co_await io::Connect(relay.reactor(), &relay.sessions_scope(), fd,
+                                           reinterpret_cast<const sockaddr*>(&storage), length,
+                                           relay.config().connect_timeout_ms);
+  CurrentShardStats().Count(connected < 0 ? Counter::kConnectionsOutFailed
+                                          : Counter::kConnectionsOut);
+  if (connected < 0) {
+    *failure = {"4.4.1", "connect to " + host + ": " + std::strerror(-connected)};
+    co_await connection->Close();
+    co_return nullptr;
+  }
+  smtp::ClientAction action = co_await connection->Next();
+  if (action == smtp::ClientAction::kReady) co_return connection;
+  *tls_failed = connection->tls_failed();
+  if (!(*tls_failed && plan.policy == tls::ClientPolicy::kMay)) {
+    *failure = RefusalOf(*connection, plan);
+  }
+  co_await connection->Close();
+  co_return nullptr;
+}
+
+// Connects to the first hop that takes us to kReady (greeting, EHLO,
+// STARTTLS and AUTH as the hop's policy asks). Null if none did; `failure`
+// then says what went wrong last.
 io::Task<std::unique_ptr<Connection>> ConnectToAny(RelayShard& relay, Destination& destination,
-                                                   std::string* why) {
-  *why = "no host to try";
+                                                   ConnectFailure* failure) {
+  *failure = ConnectFailure();
   for (const NextHop& hop : destination.hops()) {
     std::vector<dns::IpAddress> addresses = co_await AddressesOf(relay, hop);
-    if (addresses.empty()) *why = "cannot resolve " + hop.host;
+    if (addresses.empty()) *failure = {"4.4.1", "cannot resolve " + hop.host};
     for (const dns::IpAddress& address : addresses) {
       if (relay.stopping()) co_return nullptr;
-      sockaddr_storage storage{};
-      socklen_t length = address.ToSockaddr(hop.port, &storage);
-      int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (fd < 0) {
-        *why = "socket: " + std::string(std::strerror(errno));
-        continue;
+      // Under may, a host whose handshake failed lately goes straight to
+      // cleartext; one that fails now is retried once in cleartext.
+      std::string fallback_key = hop.host + "[" + address.ToString() + "]:" +
+                                 std::to_string(hop.port);
+      OutboundTls& tls_state = OutboundTlsFor(relay);
+      bool cleartext = tls_state.InCleartextFallback(fallback_key, relay.reactor().now_ms());
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        HopPlan plan;
+        if (!PlanHop(relay, hop, cleartext, &plan, failure)) break;
+        bool tls_failed = false;
+        std::unique_ptr<Connection> connection =
+            co_await TryAddress(relay, hop, address, plan, failure, &tls_failed);
+        if (connection != nullptr) co_return connection;
+        if (!tls_failed || plan.policy != tls::ClientPolicy::kMay || cleartext) break;
+        int64_t now_ms = relay.reactor().now_ms();
+        tls_state.RememberCleartextFallback(fallback_key, now_ms + relay.config().tls_fallback_ms,
+                                            now_ms);
+        Log(LogLevel::kWarning,
+            "relay %s: TLS handshake failed; retrying in cleartext (policy may) and using "
+            "cleartext for this host for %d ms",
+            fallback_key, static_cast<int>(relay.config().tls_fallback_ms));
+        cleartext = true;
       }
-      std::string host = hop.host + "[" + address.ToString() + "]";
-      auto connection = std::make_unique<Connection>(relay, fd, host);
-      int32_t connected = co_await io::Connect(relay.reactor(), &relay.sessions_scope(), fd,
-                                               reinterpret_cast<const sockaddr*>(&storage), length,
-                                               relay.config().connect_timeout_ms);
-      CurrentShardStats().Count(connected < 0 ? Counter::kConnectionsOutFailed
-                                              : Counter::kConnectionsOut);
-      if (connected < 0) {
-        *why = "connect to " + host + ": " + std::strerror(-connected);
-        co_await connection->Close();
-        continue;
-      }
-      smtp::ClientAction action = co_await connection->Next();
-      if (action == smtp::ClientAction::kReady) co_return connection;
-      *why = host + " refused: " + connection->client().close_reply().Summary(200);
-      co_await connection->Close();
     }
   }
   co_return nullptr;
@@ -285,9 +542,6 @@ io::Task<bool> Deliver(RelayShard& relay, Connection& connection, DeliveryJob& j
                            connection.host());
       }
       co_return false;
-    } else if (action == smtp::ClientAction::kStartTls) {
-      // Outbound TLS is not wired yet: the client goes on per its policy.
-      connection.client().OnTransportFailure(smtp::TransportFailure::kTlsFailed);
     }
   }
 }
@@ -334,11 +588,11 @@ io::Task<void> RunOutboundSession(RelayShard& relay, Destination& destination) {
       connection.reset();
     }
     if (connection == nullptr) {
-      std::string why;
-      connection = co_await ConnectToAny(relay, destination, &why);
+      ConnectFailure failure;
+      connection = co_await ConnectToAny(relay, destination, &failure);
       if (connection == nullptr) {
         destination.OnConnectFailed();
-        job->SetAllOutcomes(OutcomeKind::kDeferred, 0, "4.4.1", why);
+        job->SetAllOutcomes(OutcomeKind::kDeferred, 0, failure.status, failure.why);
         RecordAttempt(*job, attempt_started_ns);
         destination.Finish(job);
         break;
@@ -347,8 +601,9 @@ io::Task<void> RunOutboundSession(RelayShard& relay, Destination& destination) {
     }
     bool reusable = co_await Deliver(relay, *connection, *job);
     bool delivered = false;
-    for (const RecipientOutcome& outcome : job->outcomes) {
+    for (RecipientOutcome& outcome : job->outcomes) {
       delivered |= outcome.kind == OutcomeKind::kDelivered;
+      outcome.tls = connection->tls_description();
     }
     RecordAttempt(*job, attempt_started_ns);
     destination.Finish(job);

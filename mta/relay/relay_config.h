@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mta/relay/route.h"
+#include "tls/context.h"
 
 namespace ringmta::relay {
 
@@ -52,6 +53,16 @@ struct RelayConfig {
   // An idle pooled connection waits this long for another message.
   int64_t idle_timeout_ms = 5'000;
   bool use_bdat = true;
+  // TLS to MX hosts (routes carry their own, NextHop::security). Opportunistic
+  // by default: most MX hosts offer STARTTLS with certificates no one can
+  // check against the MX name (RFC 7435), and cleartext still delivers.
+  tls::ClientPolicy tls_policy = tls::ClientPolicy::kMay;
+  std::string tls_ca_file;  // empty: the system bundle
+  // Under "may", a host whose handshake failed is retried once in cleartext
+  // and then reached in cleartext without trying TLS for this long. A broken
+  // TLS stack is rarely repaired within minutes; an hour costs one failed
+  // handshake per host per hour and notices a repair within the retry cap.
+  int64_t tls_fallback_ms = 3'600'000;
   // Retries: exponential from the initial delay, capped, with +-20% jitter
   // so a burst of deferrals does not return in lockstep. Exim and Postfix
   // start at minutes and cap at about an hour; so do we.

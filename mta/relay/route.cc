@@ -75,7 +75,14 @@ absl::StatusOr<NextHop> ParseNextHop(std::string_view text) {
 }
 
 std::string SmartHostKey(const NextHop& hop) {
-  return "smarthost:" + Lower(hop.host) + ":" + std::to_string(hop.port);
+  std::string key = "smarthost:" + Lower(hop.host) + ":" + std::to_string(hop.port);
+  if (hop.security != nullptr) {
+    // Everything but the password: it must not reach logs through the key.
+    key += "|tls=" + std::string(tls::ClientPolicyName(hop.security->tls));
+    if (!hop.security->tls_ca_file.empty()) key += ",ca=" + hop.security->tls_ca_file;
+    if (hop.security->has_credentials()) key += ",user=" + hop.security->auth_username;
+  }
+  return key;
 }
 
 std::string MxSiteKey(std::vector<std::string> mx_hosts, uint16_t port) {

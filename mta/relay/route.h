@@ -7,18 +7,36 @@
 #define RINGMTA_MTA_RELAY_ROUTE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "tls/context.h"
 
 namespace ringmta::relay {
+
+// How to talk to a smart host: its TLS policy and, optionally, the AUTH
+// credentials it wants. Immutable once built and shared by every job routed
+// there (jobs cross shards, so it is never modified after config load).
+struct HopSecurity {
+  tls::ClientPolicy tls = tls::ClientPolicy::kMay;
+  std::string tls_ca_file;  // empty: the system bundle
+  std::string auth_username;  // empty: no AUTH
+  std::string auth_password;  // the secret: never logged
+  // Send the credentials even without TLS (a smart host on a trusted link).
+  bool auth_allow_plaintext = false;
+
+  bool has_credentials() const { return !auth_username.empty(); }
+};
 
 // A host to connect to: a name (resolved with A/AAAA) or an IP literal.
 struct NextHop {
   std::string host;
   uint16_t port = 25;
+  // Null: the MX defaults (RelayConfig::tls_policy, no AUTH).
+  std::shared_ptr<const HopSecurity> security;
 };
 
 struct SmartHostRoute {
@@ -43,7 +61,9 @@ class Router {
 // Parses "host:port", "[v6]:port" or "host" (port 25).
 absl::StatusOr<NextHop> ParseNextHop(std::string_view text);
 
-// The key that identifies a destination: "smarthost:HOST:PORT", or
+// The key that identifies a destination: "smarthost:HOST:PORT" (followed
+// by the route's TLS and AUTH settings when it has some, so two routes to
+// one host with different accounts or policies never share connections), or
 // "mx:" + the MX host names sorted and joined, so domains served by the
 // same MX hosts share one destination and its limits (an MX site).
 std::string SmartHostKey(const NextHop& hop);
