@@ -295,9 +295,10 @@ void QueueRunner::RecordOutcome(uint64_t id, const RecipientOutcome& outcome,
       queue.index.MarkDeferred(id, outcome.index, segment, retry_at_ms, attempts);
       break;
   }
-  Log(LogLevel::kInfo, "%s %s to=<%s> relay=%s status=%s: %s", queue::FormatQueueId(id), verb,
+  Log(LogLevel::kInfo, "%s %s to=<%s> relay=%s%s status=%s: %s", queue::FormatQueueId(id), verb,
       SanitizePeerText(recipient.address, 256), SanitizePeerText(outcome.remote_host, 255),
-      outcome.status, SanitizePeerText(outcome.diagnostic, limits::kLogPeerTextBytesMax * 3));
+      outcome.tls.empty() ? std::string() : " tls=\"" + outcome.tls + "\"", outcome.status,
+      SanitizePeerText(outcome.diagnostic, limits::kLogPeerTextBytesMax * 3));
   ReportOutcome(*entry, recipient, outcome, job, attempts, retry_at_ms, now_ms);
   CommitSoon();
 }
