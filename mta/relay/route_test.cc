@@ -63,5 +63,34 @@ TEST(RouteTest, DomainOfLowersAndHandlesNoAt) {
   EXPECT_EQ(DomainOf("\"a@b\"@c.example"), "c.example");
 }
 
+TEST(RouteTest, SmartHostKeySeparatesSettingsButNeverHoldsThePassword) {
+  NextHop plain{"Relay.Example", 587};
+  EXPECT_EQ(SmartHostKey(plain), "smarthost:relay.example:587");
+  auto security = std::make_shared<HopSecurity>();
+  security->tls = tls::ClientPolicy::kVerify;
+  security->auth_username = "alice";
+  security->auth_password = "hunter2";
+  NextHop alice{"relay.example", 587, security};
+  auto other = std::make_shared<HopSecurity>(*security);
+  other->auth_username = "bob";
+  NextHop bob{"relay.example", 587, other};
+  EXPECT_NE(SmartHostKey(alice), SmartHostKey(plain));
+  EXPECT_NE(SmartHostKey(alice), SmartHostKey(bob));
+  EXPECT_EQ(SmartHostKey(alice).find("hunter2"), std::string::npos);
+  // A new password for the same account keeps the destination.
+  auto rotated = std::make_shared<HopSecurity>(*security);
+  rotated->auth_password = "correct horse";
+  EXPECT_EQ(SmartHostKey(NextHop{"relay.example", 587, rotated}), SmartHostKey(alice));
+}
+
+TEST(RouteTest, RoutesKeepTheirSecurity) {
+  auto security = std::make_shared<HopSecurity>();
+  security->tls = tls::ClientPolicy::kEncrypt;
+  auto router = Router::Create({{"a.example", {"h", 25, security}}, {"*", {"g", 25}}});
+  ASSERT_TRUE(router.ok());
+  EXPECT_EQ(router->SmartHostFor("a.example")->security, security);
+  EXPECT_EQ(router->SmartHostFor("b.example")->security, nullptr);  // MX defaults
+}
+
 }  // namespace
 }  // namespace ringmta::relay

@@ -4,7 +4,9 @@ time, and the sink reports whether each message came over TLS.
   may:     TLS when offered; a failed handshake is retried in cleartext once
            and the host remembered (the next connection makes no handshake).
   encrypt: no STARTTLS offered -> deferred and kept queued.
-  verify:  the right CA delivers; a wrong name or an unknown CA defers.
+  verify:  the right CA delivers; a wrong name or an unknown CA defers; the
+           name checked is the smart host's or the MX host's (from DNS on
+           loopback).
 Also: session resumption between connections, and the injection defence
 (bytes pipelined behind the server's 220 to STARTTLS are discarded)."""
 import os
@@ -18,7 +20,7 @@ from harness import junit
 from harness.ringmta_process import RingmtaProcess
 from harness.smtp_sink import SmtpSink
 from harness.test_certs import TestCa
-from harness.util import wait_for_log, write_config
+from harness.util import FakeDns, wait_for_log, write_config
 
 # One connection per message (idle 0) so each message shows a handshake;
 # fast retries so a deferral shows up again within the test.
@@ -174,6 +176,42 @@ class OutboundTls(unittest.TestCase):
             self.assertEqual(server.commands_after_tls[0].split()[0], "EHLO")
             self.assertIn("DATA", server.commands_after_tls)
             self.assertNotIn("rotocol error", mta.log())
+
+
+class VerifyMxHostName(unittest.TestCase):
+    """delivery.tls = "verify": the certificate must name the MX host that
+    DNS gave (loop.test -> MX mx1.loop.test -> 127.0.0.1)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dns = FakeDns().__enter__()
+        cls.ca = TestCa()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dns.__exit__(None, None, None)
+
+    def mta(self, sink):
+        return RingmtaProcess("--config", write_config(
+            DELIVERY + f'dns_servers = ["127.0.0.1:{self.dns.port}"]\n'
+            f"mx_port = {sink.port}\n"
+            'tls = "verify"\n'
+            f'tls_ca_file = "{self.ca.ca_file}"\n'))
+
+    def test_a_certificate_for_the_mx_name_delivers(self):
+        cert, key = self.ca.leaf("DNS:mx1.loop.test", "mx1")
+        with SmtpSink(tls_context=server_context(cert, key)) as sink, self.mta(sink) as mta:
+            send(mta.port, "user@loop.test")
+            self.assertTrue(sink.wait_for(1), mta.log())
+            self.assertIsNotNone(sink.details[0]["tls_version"])
+
+    def test_a_certificate_for_the_address_only_defers(self):
+        cert, key = self.ca.leaf("IP:127.0.0.1", "address-only")
+        with SmtpSink(tls_context=server_context(cert, key)) as sink, self.mta(sink) as mta:
+            send(mta.port, "user@loop.test")
+            self.assertTrue(wait_for_log(mta, "deferred to=<user@loop.test>"), mta.log())
+            self.assertIn("certificate verification failed", mta.log())
+            self.assertEqual(sink.messages, [])
 
 
 class InjectingServer:
