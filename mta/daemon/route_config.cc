@@ -18,14 +18,19 @@ namespace ringmta::daemon {
 namespace {
 
 const char* const kRouteKeys[] = {
-    "domain", "smarthost", "tls", "tls_ca_file", "auth_username", "auth_password_file",
+    "domain",
+    "smarthost",
+    "tls",
+    "tls_ca_file",
+    "auth_username",
+    "auth_password_file",
     "auth_allow_plaintext",
 };
 
 absl::Status RouteError(const std::string& origin, int line, const std::string& key,
                         const std::string& problem) {
-  return absl::InvalidArgumentError(origin + ":" + std::to_string(line) + ": route." + key +
-                                    ": " + problem);
+  return absl::InvalidArgumentError(origin + ":" + std::to_string(line) + ": route." + key + ": " +
+                                    problem);
 }
 
 int LineOf(const toml::node& node) { return static_cast<int>(node.source().begin.line); }
@@ -62,7 +67,8 @@ absl::StatusOr<std::string> ReadPasswordFile(const std::string& path) {
   std::string line;
   std::getline(file, line);
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line.empty()) return absl::InvalidArgumentError(path + ": the first line (the password) is empty");
+  if (line.empty())
+    return absl::InvalidArgumentError(path + ": the first line (the password) is empty");
   if (line.size() > smtp::limits::kClientCredentialBytesMax) {
     return absl::InvalidArgumentError(path + ": password longer than " +
                                       std::to_string(smtp::limits::kClientCredentialBytesMax) +
@@ -98,7 +104,8 @@ absl::Status ReadRouteKeys(const std::string& origin, const toml::table& table,
     } else if (key == "tls") {
       RETURN_IF_ERROR(ReadRouteString(origin, node, key, &route->tls));
       if (!tls::ParseClientPolicy(route->tls).ok()) {
-        return RouteError(origin, line, key, "must be \"none\", \"may\", \"encrypt\" or \"verify\"");
+        return RouteError(origin, line, key,
+                          "must be \"none\", \"may\", \"encrypt\" or \"verify\"");
       }
     } else if (key == "tls_ca_file") {
       RETURN_IF_ERROR(ReadRouteString(origin, node, key, &route->tls_ca_file));
@@ -114,14 +121,15 @@ absl::Status ReadRouteKeys(const std::string& origin, const toml::table& table,
       RETURN_IF_ERROR(ReadRouteString(origin, node, key, &route->auth_username));
       if (route->auth_username.empty() ||
           route->auth_username.size() > smtp::limits::kClientCredentialBytesMax) {
-        return RouteError(origin, line, key,
-                          "must be 1 to " +
-                              std::to_string(smtp::limits::kClientCredentialBytesMax) + " bytes");
+        return RouteError(
+            origin, line, key,
+            "must be 1 to " + std::to_string(smtp::limits::kClientCredentialBytesMax) + " bytes");
       }
     } else if (key == "auth_password_file") {
       RETURN_IF_ERROR(ReadRouteString(origin, node, key, &route->auth_password_file));
       absl::StatusOr<std::string> password = ReadPasswordFile(route->auth_password_file);
-      if (!password.ok()) return RouteError(origin, line, key, std::string(password.status().message()));
+      if (!password.ok())
+        return RouteError(origin, line, key, std::string(password.status().message()));
       route->auth_password = *std::move(password);
     } else if (key == "auth_allow_plaintext") {
       if (!node.is_boolean()) return RouteError(origin, line, key, "must be true or false");
@@ -195,9 +203,9 @@ absl::Status ParseRoutes(const std::string& origin, const toml::node& node,
     RETURN_IF_ERROR(CheckRoute(origin, route));
     for (const RouteConfig& seen : *routes) {
       if (seen.domain == route.domain) {
-        return RouteError(origin, route.line, "domain",
-                          "\"" + route.domain + "\" is routed already at line " +
-                              std::to_string(seen.line));
+        return RouteError(
+            origin, route.line, "domain",
+            "\"" + route.domain + "\" is routed already at line " + std::to_string(seen.line));
       }
     }
     routes->push_back(std::move(route));

@@ -2,9 +2,8 @@
 // rule between keys enforced, and errors that name file, line and key.
 #include "mta/daemon/route_config.h"
 
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "mta/daemon/config.h"
 #include "tls/test_certs.h"
@@ -46,7 +45,8 @@ smarthost = "mail.provider.example:587"
 tls = "verify"
 tls_ca_file = ")" + ca + R"("
 auth_username = "relay@example.com"
-auth_password_file = ")" + secret + R"("
+auth_password_file = ")" + secret +
+                                R"("
 
 [[route]]
 domain = "*"
@@ -108,12 +108,14 @@ TEST_F(RouteConfigTest, BadValuesAreRejected) {
             "r.toml:2: route.domain: must be \"*\" or a domain name");
   EXPECT_EQ(ErrorOf("[[route]]\ndomain = 7\nsmarthost = \"h\"\n"),
             "r.toml:2: route.domain: must be a string");
-  EXPECT_EQ(ErrorOf("[[route]]\ndomain = \"a\"\nsmarthost = \"h\"\nauth_allow_plaintext = \"yes\"\n"),
-            "r.toml:4: route.auth_allow_plaintext: must be true or false");
+  EXPECT_EQ(
+      ErrorOf("[[route]]\ndomain = \"a\"\nsmarthost = \"h\"\nauth_allow_plaintext = \"yes\"\n"),
+      "r.toml:4: route.auth_allow_plaintext: must be true or false");
 }
 
 TEST_F(RouteConfigTest, RouteMustBeAnArrayOfTables) {
-  EXPECT_EQ(ErrorOf("[route]\ndomain = \"a.example\"\n"), "r.toml:1: route: must be [[route]] tables");
+  EXPECT_EQ(ErrorOf("[route]\ndomain = \"a.example\"\n"),
+            "r.toml:1: route: must be [[route]] tables");
 }
 
 TEST_F(RouteConfigTest, DuplicateDomainNamesBothLines) {
@@ -124,8 +126,10 @@ TEST_F(RouteConfigTest, DuplicateDomainNamesBothLines) {
 
 TEST_F(RouteConfigTest, CredentialsNeedTlsUnlessPlaintextIsAllowed) {
   std::string secret = Secret("pw\n");
-  std::string route = "[[route]]\ndomain = \"a\"\nsmarthost = \"h\"\nauth_username = \"u\"\n"
-                      "auth_password_file = \"" + secret + "\"\n";
+  std::string route =
+      "[[route]]\ndomain = \"a\"\nsmarthost = \"h\"\nauth_username = \"u\"\n"
+      "auth_password_file = \"" +
+      secret + "\"\n";
   std::string error = ErrorOf(route + "tls = \"may\"\n");
   EXPECT_EQ(error.rfind("r.toml:1: route.tls: is \"may\" but the route sends AUTH credentials", 0),
             0u)
@@ -141,17 +145,20 @@ TEST_F(RouteConfigTest, UsernameAndPasswordFileGoTogether) {
             "r.toml:1: route.auth_password_file: auth_username and auth_password_file go together");
   std::string secret = Secret("pw\n");
   EXPECT_EQ(ErrorOf("[[route]]\ndomain = \"a\"\nsmarthost = \"h\"\ntls = \"encrypt\"\n"
-                    "auth_password_file = \"" + secret + "\"\n"),
+                    "auth_password_file = \"" +
+                    secret + "\"\n"),
             "r.toml:1: route.auth_username: auth_username and auth_password_file go together");
 }
 
 TEST_F(RouteConfigTest, PasswordFileProblemsAreErrorsWithoutTheSecret) {
   auto error_for = [](const std::string& path) {
-    return ErrorOf("[[route]]\ndomain = \"a\"\nsmarthost = \"h\"\ntls = \"encrypt\"\n"
-                   "auth_username = \"u\"\nauth_password_file = \"" + path + "\"\n");
+    return ErrorOf(
+        "[[route]]\ndomain = \"a\"\nsmarthost = \"h\"\ntls = \"encrypt\"\n"
+        "auth_username = \"u\"\nauth_password_file = \"" +
+        path + "\"\n");
   };
-  EXPECT_EQ(error_for(dir_ + "/absent"), "r.toml:6: route.auth_password_file: cannot read " +
-                                             dir_ + "/absent");
+  EXPECT_EQ(error_for(dir_ + "/absent"),
+            "r.toml:6: route.auth_password_file: cannot read " + dir_ + "/absent");
   std::string readable = Secret("topsecret\n", 0644);
   std::string error = error_for(readable);
   EXPECT_NE(error.find("readable by every user"), std::string::npos) << error;
@@ -169,7 +176,8 @@ TEST_F(RouteConfigTest, CaFileIsLoadedAtParseTime) {
   std::string junk = tls::testing::WriteFile(dir_, "junk.pem", "not a certificate\n");
   std::string error = ErrorOf(route + "tls_ca_file = \"" + junk + "\"\n");
   EXPECT_EQ(error.rfind("r.toml:5: route.tls_ca_file: ", 0), 0u) << error;
-  EXPECT_EQ(ErrorOf(route + "tls_ca_file = \"\"\n"), "r.toml:5: route.tls_ca_file: must not be empty");
+  EXPECT_EQ(ErrorOf(route + "tls_ca_file = \"\"\n"),
+            "r.toml:5: route.tls_ca_file: must not be empty");
 }
 
 TEST_F(RouteConfigTest, DeliveryTlsKeys) {
@@ -180,8 +188,9 @@ TEST_F(RouteConfigTest, DeliveryTlsKeys) {
   EXPECT_EQ(DaemonConfig{}.delivery_tls, "may");
   EXPECT_EQ(ErrorOf("[delivery]\ntls = \"maybe\"\n"),
             "r.toml:2: delivery.tls: must be \"none\", \"may\", \"encrypt\" or \"verify\"");
-  EXPECT_NE(ErrorOf("[delivery]\ntls_fallback_ms = -1\n").find("r.toml:2: delivery.tls_fallback_ms"),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf("[delivery]\ntls_fallback_ms = -1\n").find("r.toml:2: delivery.tls_fallback_ms"),
+      std::string::npos);
   EXPECT_EQ(ErrorOf("[delivery]\ntls_ca_file = \"" + dir_ + "/none.pem\"\n")
                 .rfind("r.toml:2: delivery.tls_ca_file: ", 0),
             0u);

@@ -15,225 +15,16 @@
 #include "mta/base/log.h"
 #include "mta/base/shard_stats.h"
 #include "mta/io/operation.h"
-#include "mta/io/socket.h"
 #include "mta/relay/destination.h"
+#include "mta/relay/outbound_connection.h"
 #include "mta/relay/outbound_tls.h"
 #include "mta/relay/relay_shard.h"
 #include "mta/smtp/client_protocol.h"
 #include "queue/records.h"
 #include "tls/context.h"
-#include "tls/session.h"
 
 namespace ringmta::relay {
 namespace {
-
-// How one connection to one hop goes: the TLS policy in force, the context
-// for it, and the client settings that follow (STARTTLS wanted or required,
-// AUTH credentials).
-struct HopPlan {
-  tls::ClientPolicy policy = tls::ClientPolicy::kNone;
-  std::shared_ptr<tls::ClientContext> context;  // null: no TLS this time
-  smtp::ClientConfig client;
-};
-
-// One connected SMTP conversation: the socket, the TLS transform once
-// STARTTLS succeeded, the client state machine, and the pump between them.
-class Connection {
- public:
-  Connection(RelayShard& relay, int fd, std::string host, const NextHop& hop, const HopPlan& plan)
-      : relay_(relay), host_(std::move(host)), tls_name_(hop.host), context_(plan.context),
-        socket_(relay.reactor(), relay.shard().buffers(), fd, &relay.sessions_scope()),
-        client_(plan.client) {}
-
-  // Sends pending output, then returns the next action, reading (with the
-  // phase's timeout) as long as there is none. STARTTLS is handled here:
-  // the caller only ever sees the connection ready, done or closed.
-  io::Task<smtp::ClientAction> Next() {
-    for (;;) {
-      if (!co_await Flush()) continue;  // the failure queued kClose
-      smtp::ClientAction action = client_.TakeAction();
-      if (action == smtp::ClientAction::kStartTls) {
-        bool established = co_await StartTls();
-        if (established) {
-          client_.OnTlsEstablished();
-        } else {
-          client_.OnTransportFailure(smtp::TransportFailure::kTlsFailed);
-        }
-        continue;
-      }
-      if (action != smtp::ClientAction::kNone) co_return action;
-      if (client_.phase() == smtp::ClientProtocol::Phase::kClosed) co_return smtp::ClientAction::kClose;
-      int64_t timeout_ms = client_.phase() == smtp::ClientProtocol::Phase::kAwaitingFinalReply
-                               ? relay_.config().final_reply_timeout_ms
-                               : relay_.config().reply_timeout_ms;
-      int32_t received = co_await Fill(timeout_ms);
-      if (received <= 0) {
-        client_.OnTransportFailure(received == -ETIMEDOUT ? smtp::TransportFailure::kTimeout
-                                                          : smtp::TransportFailure::kConnectionLost);
-      }
-    }
-  }
-
-  // False if sending failed (the client is told; it will close).
-  io::Task<bool> Flush() {
-    std::string& output = client_.output();
-    if (output.empty()) co_return true;
-    bool sent = true;
-    if (tls_ == nullptr) {
-      sent = co_await SendRaw(output);
-    } else {
-      std::string_view rest = output;
-      while (sent && (!rest.empty() || !tls_->output().empty())) {
-        if (!rest.empty()) {
-          absl::StatusOr<size_t> taken = tls_->Write(rest);
-          if (taken.ok()) {
-            rest.remove_prefix(*taken);
-          } else {
-            sent = false;
-          }
-        }
-        if (sent) sent = co_await SendTlsOutput();
-      }
-    }
-    output.clear();
-    if (!sent) client_.OnTransportFailure(smtp::TransportFailure::kConnectionLost);
-    co_return sent;
-  }
-
-  io::Task<void> Close() {
-    if (!client_.output().empty()) co_await Flush();
-    if (tls_ != nullptr && tls_->state() == tls::TlsSession::State::kOpen) {
-      tls_->Shutdown();  // close_notify (RFC 8446 §6.1), best effort
-      co_await SendTlsOutput();
-    }
-    co_await socket_.Close();
-  }
-
-  smtp::ClientProtocol& client() { return client_; }
-  const smtp::ClientProtocol& client() const { return client_; }
-  const std::string& host() const { return host_; }
-  // "TLSv1.3 TLS_AES_128_GCM_SHA256" once STARTTLS succeeded, else empty.
-  const std::string& tls_description() const { return tls_description_; }
-  bool tls_failed() const { return !tls_failure_.empty(); }
-  const std::string& tls_failure() const { return tls_failure_; }
-
- private:
-  io::Task<bool> SendRaw(std::string_view bytes) {
-    if (bytes.empty()) co_return true;
-    int32_t sent = co_await socket_.SendAll(bytes, relay_.config().reply_timeout_ms);
-    co_return sent >= 0;
-  }
-
-  io::Task<bool> SendTlsOutput() {
-    ciphertext_.clear();
-    tls_->TakeOutput(&ciphertext_);
-    bool sent = co_await SendRaw(ciphertext_);
-    co_return sent;
-  }
-
-  // Feeds the client the next bytes from the server (decrypted under TLS).
-  // Returns > 0 when it fed some, else the Receive result (0: end of
-  // stream) or -EPROTO when TLS failed.
-  io::Task<int32_t> Fill(int64_t timeout_ms) {
-    if (tls_ == nullptr) {
-      int32_t received = co_await socket_.Receive(timeout_ms);
-      if (received > 0) client_.Feed(socket_.chunk());
-      co_return received;
-    }
-    for (;;) {
-      if (!tls_->plaintext().empty()) {
-        size_t bytes = tls_->plaintext().size();
-        client_.Feed(tls_->plaintext());
-        tls_->ConsumePlaintext(bytes);
-        co_return static_cast<int32_t>(bytes);
-      }
-      if (tls_->peer_closed()) co_return 0;
-      if (!unread_.empty()) {
-        absl::StatusOr<size_t> fed = tls_->Feed(unread_);
-        if (!fed.ok()) {
-          Log(LogLevel::kInfo, "relay %s: %s", host_, std::string(fed.status().message()));
-          co_return -EPROTO;
-        }
-        unread_.remove_prefix(*fed);
-        // Alerts or KeyUpdate answers the TLS layer wants sent.
-        if (!tls_->output().empty()) {
-          bool sent = co_await SendTlsOutput();
-          if (!sent) co_return -EPIPE;
-        }
-        continue;
-      }
-      int32_t received = co_await socket_.Receive(timeout_ms);
-      if (received <= 0) co_return received;
-      unread_ = socket_.chunk();
-    }
-  }
-
-  // The handshake after the server's 220 to STARTTLS (RFC 3207 §4). The
-  // client already dropped whatever arrived with the 220, and nothing read
-  // before now is kept (unread_ is empty in cleartext): a man in the middle
-  // cannot inject replies that would be read as coming over TLS.
-  io::Task<bool> StartTls() {
-    unread_ = {};
-    if (context_ == nullptr) {
-      tls_failure_ = "no TLS context";  // not reached: STARTTLS is only wanted with one
-      co_return false;
-    }
-    absl::StatusOr<std::unique_ptr<tls::TlsSession>> session =
-        tls::TlsSession::NewClient(context_, tls_name_);
-    if (!session.ok()) {
-      tls_failure_ = std::string(session.status().message());
-      co_return false;
-    }
-    tls_ = *std::move(session);
-    absl::StatusOr<bool> started = tls_->Handshake();  // queues the ClientHello
-    while (started.ok() && !tls_->handshake_done()) {
-      if (!co_await SendTlsOutput()) {
-        tls_failure_ = "connection lost during the TLS handshake";
-        co_return false;
-      }
-      if (unread_.empty()) {
-        int32_t received = co_await socket_.Receive(relay_.config().reply_timeout_ms);
-        if (received <= 0) {
-          tls_failure_ = received == -ETIMEDOUT ? "timeout during the TLS handshake"
-                                                : "connection lost during the TLS handshake";
-          co_return false;
-        }
-        unread_ = socket_.chunk();
-      }
-      absl::StatusOr<size_t> fed = tls_->Feed(unread_);
-      if (!fed.ok()) {
-        started = fed.status();
-        break;
-      }
-      unread_.remove_prefix(*fed);
-    }
-    if (!started.ok()) {
-      co_await SendTlsOutput();  // the fatal alert, if any
-      tls_failure_ = std::string(started.status().message());
-      context_->session_cache().Erase(tls_name_);  // a stale session may be why
-      co_return false;
-    }
-    tls_description_ = std::string(tls_->version()) + " " + std::string(tls_->cipher());
-    Log(LogLevel::kDebug, "relay %s: TLS %s%s%s", host_, tls_description_,
-        tls_->session_reused() ? " (resumed)" : "",
-        tls_->peer_verified() ? " (verified)" : "");
-    co_return true;
-  }
-
-  RelayShard& relay_;
-  std::string host_;      // "name[address]" for logs and outcomes
-  std::string tls_name_;  // the hop's name: SNI, certificate check, cache key
-  std::shared_ptr<tls::ClientContext> context_;
-  io::Socket socket_;
-  smtp::ClientProtocol client_;
-  std::unique_ptr<tls::TlsSession> tls_;
-  // Ciphertext of the last received chunk not yet fed to TLS; valid until
-  // the next Receive.
-  std::string_view unread_;
-  std::string ciphertext_;  // TLS output being sent
-  std::string tls_description_;
-  std::string tls_failure_;
-};
 
 // Addresses of a hop: an IP literal as is, a name through DNS.
 io::Task<std::vector<dns::IpAddress>> AddressesOf(RelayShard& relay, const NextHop& hop) {
@@ -293,7 +84,7 @@ bool PlanHop(RelayShard& relay, const NextHop& hop, bool cleartext, HopPlan* pla
 
 // Why a connection that reached the server did not become ready, as a
 // deferral (and a log line for the TLS and AUTH cases an operator must fix).
-ConnectFailure RefusalOf(const Connection& connection, const HopPlan& plan) {
+ConnectFailure RefusalOf(const OutboundConnection& connection, const HopPlan& plan) {
   const smtp::ClientProtocol& client = connection.client();
   const std::string policy(tls::ClientPolicyName(plan.policy));
   if (connection.tls_failed()) {
@@ -322,10 +113,11 @@ ConnectFailure RefusalOf(const Connection& connection, const HopPlan& plan) {
 
 // One connection attempt to `address` of `hop` under `plan`: the
 // connection once ready, else null with `failure` set.
-io::Task<std::unique_ptr<Connection>> TryAddress(RelayShard& relay, const NextHop& hop,
-                                                 const dns::IpAddress& address,
-                                                 const HopPlan& plan, ConnectFailure* failure,
-                                                 bool* tls_failed) {
+io::Task<std::unique_ptr<OutboundConnection>> TryAddress(RelayShard& relay, const NextHop& hop,
+                                                         const dns::IpAddress& address,
+                                                         const HopPlan& plan,
+                                                         ConnectFailure* failure,
+                                                         bool* tls_failed) {
   *tls_failed = false;
   sockaddr_storage storage{};
   socklen_t length = address.ToSockaddr(hop.port, &storage);
@@ -335,7 +127,7 @@ io::Task<std::unique_ptr<Connection>> TryAddress(RelayShard& relay, const NextHo
     co_return nullptr;
   }
   std::string host = hop.host + "[" + address.ToString() + "]";
-  auto connection = std::make_unique<Connection>(relay, fd, host, hop, plan);
+  auto connection = std::make_unique<OutboundConnection>(relay, fd, host, hop, plan);
   int32_t connected = co_await io::Connect(relay.reactor(), &relay.sessions_scope(), fd,
                                            reinterpret_cast<const sockaddr*>(&storage), length,
                                            relay.config().connect_timeout_ms);
@@ -359,8 +151,9 @@ io::Task<std::unique_ptr<Connection>> TryAddress(RelayShard& relay, const NextHo
 // Connects to the first hop that takes us to kReady (greeting, EHLO,
 // STARTTLS and AUTH as the hop's policy asks). Null if none did; `failure`
 // then says what went wrong last.
-io::Task<std::unique_ptr<Connection>> ConnectToAny(RelayShard& relay, Destination& destination,
-                                                   ConnectFailure* failure) {
+io::Task<std::unique_ptr<OutboundConnection>> ConnectToAny(RelayShard& relay,
+                                                           Destination& destination,
+                                                           ConnectFailure* failure) {
   *failure = ConnectFailure();
   for (const NextHop& hop : destination.hops()) {
     std::vector<dns::IpAddress> addresses = co_await AddressesOf(relay, hop);
@@ -377,7 +170,7 @@ io::Task<std::unique_ptr<Connection>> ConnectToAny(RelayShard& relay, Destinatio
         HopPlan plan;
         if (!PlanHop(relay, hop, cleartext, &plan, failure)) break;
         bool tls_failed = false;
-        std::unique_ptr<Connection> connection =
+        std::unique_ptr<OutboundConnection> connection =
             co_await TryAddress(relay, hop, address, plan, failure, &tls_failed);
         if (connection != nullptr) co_return connection;
         if (!tls_failed || plan.policy != tls::ClientPolicy::kMay || cleartext) break;
@@ -492,7 +285,7 @@ void SetOutcomes(DeliveryJob& job, const smtp::MessageResult& result, const std:
 
 // Delivers one job over a ready connection. True if the connection can
 // carry another message.
-io::Task<bool> Deliver(RelayShard& relay, Connection& connection, DeliveryJob& job) {
+io::Task<bool> Deliver(RelayShard& relay, OutboundConnection& connection, DeliveryJob& job) {
   absl::StatusOr<smtp::OutboundMessage> message = co_await LoadEnvelope(relay, job);
   if (!message.ok()) {
     Log(LogLevel::kError, "queue %s: %s", queue::FormatQueueId(job.message_id),
@@ -549,7 +342,7 @@ io::Task<bool> Deliver(RelayShard& relay, Connection& connection, DeliveryJob& j
 // After a message, the client may still owe replies (RSET after a failed
 // transaction): pumps until it can take the next message. False if the
 // connection closed instead.
-io::Task<bool> WaitReady(Connection& connection) {
+io::Task<bool> WaitReady(OutboundConnection& connection) {
   while (!connection.client().ready_for_message()) {
     smtp::ClientAction action = co_await connection.Next();
     if (action == smtp::ClientAction::kClose) co_return false;
@@ -580,7 +373,7 @@ void RecordAttempt(DeliveryJob& job, int64_t started_ns) {
 io::Task<void> RunOutboundSession(RelayShard& relay, Destination& destination) {
   DeliveryJob* job = co_await destination.NextJob(0);
   int64_t attempt_started_ns = MonotonicNowNs();
-  std::unique_ptr<Connection> connection;
+  std::unique_ptr<OutboundConnection> connection;
   int messages = 0;
   while (job != nullptr) {
     if (connection != nullptr && !co_await WaitReady(*connection)) {

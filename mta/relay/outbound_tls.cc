@@ -17,8 +17,7 @@ absl::StatusOr<std::shared_ptr<tls::ClientContext>> OutboundTls::Context(
   tls::ClientOptions options;
   options.policy = policy;
   options.ca_file = ca_file;
-  absl::StatusOr<std::shared_ptr<tls::ClientContext>> context =
-      tls::ClientContext::Create(options);
+  absl::StatusOr<std::shared_ptr<tls::ClientContext>> context = tls::ClientContext::Create(options);
   if (!context.ok()) return context.status();
   contexts_.emplace(std::move(key), *context);
   return context;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -33,6 +34,13 @@ struct HopSecurity {
 
 // A host to connect to: a name (resolved with A/AAAA) or an IP literal.
 struct NextHop {
+  NextHop() = default;
+  // Not an aggregate, so "{host, port}" leaves `security` null without a
+  // missing-initializer warning at every MX hop.
+  NextHop(std::string host_in, uint16_t port_in,
+          std::shared_ptr<const HopSecurity> security_in = nullptr)
+      : host(std::move(host_in)), port(port_in), security(std::move(security_in)) {}
+
   std::string host;
   uint16_t port = 25;
   // Null: the MX defaults (RelayConfig::tls_policy, no AUTH).
