@@ -165,6 +165,21 @@ class OutboundTls(unittest.TestCase):
             self.assertIn("certificate verification failed", mta.log())
             self.assertEqual(sink.messages, [])
 
+    def test_verify_defers_when_the_ca_bundle_is_gone(self):
+        # Loaded at start (a bad file is a config error), then removed: the
+        # first connection cannot make its TLS context and must not go on
+        # without TLS.
+        ca = TestCa("short-lived CA")
+        with SmtpSink(tls_context=server_context(self.cert, self.key)) as sink, \
+                RingmtaProcess("--config", route(sink.port, "verify", ca.ca_file)) as mta:
+            os.remove(ca.ca_file)
+            send(mta.port)
+            self.assertTrue(wait_for_log(mta, "deferred to=<b@example.org>"), mta.log())
+            self.assertIn("status=4.7.5", mta.log())
+            self.assertIn("TLS required but unavailable", mta.log())
+            self.assertEqual(sink.starttls_commands, 0)
+            self.assertEqual(sink.messages, [])
+
     def test_replies_pipelined_behind_the_starttls_220_are_discarded(self):
         with InjectingServer(server_context(self.cert, self.key)) as server, \
                 RingmtaProcess("--smarthost", f"127.0.0.1:{server.port}") as mta:

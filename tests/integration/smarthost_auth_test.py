@@ -85,6 +85,17 @@ class SmartHostAuth(unittest.TestCase):
             self.assertEqual(sink.messages, [])
             self.assertNotIn("not-the-password", mta.log())
 
+    def test_no_usable_mechanism_defers(self):
+        with SmtpSink(tls_context=self.context, accounts={"relayuser": PASSWORD},
+                      auth_exclude=["PLAIN", "LOGIN"]) as sink, \
+                RingmtaProcess("--config", config(sink.port, PASSWORD)) as mta:
+            send(mta.port)
+            self.assertTrue(wait_for_log(mta, "deferred to=<b@example.org>"), mta.log())
+            self.assertIn("status=4.7.0", mta.log())
+            self.assertIn("neither AUTH PLAIN nor LOGIN", mta.log())
+            self.assertEqual(sink.auth_attempts, [])
+            self.assertEqual(sink.messages, [])
+
     def test_plaintext_auth_only_when_the_route_allows_it(self):
         # No TLS at the sink: with auth_allow_plaintext the credentials go
         # in clear and the message is delivered.
