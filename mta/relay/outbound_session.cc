@@ -141,7 +141,10 @@ io::Task<std::unique_ptr<OutboundConnection>> TryAddress(RelayShard& relay, cons
   smtp::ClientAction action = co_await connection->Next();
   if (action == smtp::ClientAction::kReady) co_return connection;
   *tls_failed = connection->tls_failed();
-  if (!(*tls_failed && plan.policy == tls::ClientPolicy::kMay)) {
+  if (*tls_failed && plan.policy == tls::ClientPolicy::kMay) {
+    // Not a refusal: the caller retries in cleartext and says why.
+    *failure = {"4.7.5", connection->tls_failure()};
+  } else {
     *failure = RefusalOf(*connection, plan);
   }
   co_await connection->Close();
@@ -178,9 +181,9 @@ io::Task<std::unique_ptr<OutboundConnection>> ConnectToAny(RelayShard& relay,
         tls_state.RememberCleartextFallback(fallback_key, now_ms + relay.config().tls_fallback_ms,
                                             now_ms);
         Log(LogLevel::kWarning,
-            "relay %s: TLS handshake failed; retrying in cleartext (policy may) and using "
-            "cleartext for this host for %d ms",
-            fallback_key, static_cast<int>(relay.config().tls_fallback_ms));
+            "relay %s: TLS handshake failed (%s); retrying in cleartext (policy may) and "
+            "using cleartext for this host for %d ms",
+            fallback_key, failure->why, static_cast<int>(relay.config().tls_fallback_ms));
         cleartext = true;
       }
     }
