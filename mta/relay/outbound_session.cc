@@ -158,7 +158,10 @@ io::Task<std::unique_ptr<OutboundConnection>> ConnectToAny(RelayShard& relay,
                                                            Destination& destination,
                                                            ConnectFailure* failure) {
   *failure = ConnectFailure();
-  for (const NextHop& hop : destination.hops()) {
+  // A copy: a job arriving while we wait may replace the destination's hops
+  // (fresh MX answers), which would free the vector under the loop.
+  const std::vector<NextHop> hops = destination.hops();
+  for (const NextHop& hop : hops) {
     std::vector<dns::IpAddress> addresses = co_await AddressesOf(relay, hop);
     if (addresses.empty()) *failure = {"4.4.1", "cannot resolve " + hop.host};
     for (const dns::IpAddress& address : addresses) {

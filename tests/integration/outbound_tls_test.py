@@ -14,6 +14,7 @@ import smtplib
 import socket
 import ssl
 import threading
+import time
 import unittest
 
 from harness import junit
@@ -110,6 +111,23 @@ class OutboundTls(unittest.TestCase):
             # Remembered: the second message went in cleartext at once.
             self.assertEqual(sink.starttls_commands, 1)
             self.assertEqual(mta.log().count("retrying in cleartext"), 1)
+
+    def test_jobs_arriving_during_a_slow_failing_handshake(self):
+        # The server takes a second to fail the handshake; meanwhile more
+        # messages reach the destination and refresh its hops under the
+        # connecting session (a use-after-free there once aborted the daemon
+        # under ASan, so the exit code is checked too).
+        with SlowTlsFailure() as server, \
+                RingmtaProcess("--config", write_config(DELIVERY), "--smarthost",
+                               f"127.0.0.1:{server.port}", shards=1) as mta:
+            with smtplib.SMTP("127.0.0.1", mta.port, timeout=30) as client:
+                for _ in range(4):
+                    self.assertEqual(
+                        client.sendmail("a@example.com", ["b@example.org"], b"Subject: s\r\n\r\nx\r\n"),
+                        {})
+            self.assertTrue(wait_for_log(mta, "delivered to=<b@example.org>", count=4), mta.log())
+            self.assertEqual(server.messages, 4)
+            self.assertEqual(mta.stop(), 0, mta.log())
 
     def test_encrypt_defers_when_starttls_is_not_offered(self):
         with SmtpSink() as sink, \
@@ -227,6 +245,69 @@ class VerifyMxHostName(unittest.TestCase):
             self.assertTrue(wait_for_log(mta, "deferred to=<user@loop.test>"), mta.log())
             self.assertIn("certificate verification failed", mta.log())
             self.assertEqual(sink.messages, [])
+
+
+class SlowTlsFailure:
+    """Offers STARTTLS, answers it with 220, then waits a second and hangs
+    up (a handshake that fails slowly). Connections that do not ask for TLS
+    are served normally; `messages` counts what they delivered."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.messages = 0
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    def __enter__(self):
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.listener.close()
+
+    def _accept(self):
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        conn.settimeout(30)
+        with conn:
+            conn.sendall(b"220 slow.test ESMTP\r\n")
+            reader = conn.makefile("rb")
+            in_data = False
+            for line in reader:
+                text = line.decode(errors="replace").rstrip("\r\n")
+                if in_data:
+                    if text == ".":
+                        in_data = False
+                        with self.lock:
+                            self.messages += 1
+                        conn.sendall(b"250 2.0.0 queued\r\n")
+                    continue
+                verb = text.split(" ")[0].upper()
+                if verb == "EHLO":
+                    conn.sendall(b"250-slow.test\r\n250 STARTTLS\r\n")
+                elif verb == "STARTTLS":
+                    conn.sendall(b"220 go ahead\r\n")
+                    time.sleep(1)
+                    return
+                elif verb == "DATA":
+                    in_data = True
+                    conn.sendall(b"354 go on\r\n")
+                elif verb == "QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 ok\r\n")
 
 
 class InjectingServer:
