@@ -41,6 +41,7 @@ MessageEntry& QueueIndex::AddMessage(MessageEntry entry) {
   if (added.commit_segment != 0) AddSegmentRef(added, added.commit_segment);
   // A message with no record anywhere could never be found again on disk.
   CHECK(!added.segments.empty());
+  CountLiveBytes(added, true);
   queued_bytes_ += added.body_bytes;
   if (added.quarantined) ++quarantined_;
   CurrentShardStats().SetQueueSize(messages_.size(), queued_bytes_);
@@ -70,10 +71,39 @@ MessageEntry* QueueIndex::Outcome(uint64_t id, uint32_t recipient, uint32_t segm
   return entry;
 }
 
+void QueueIndex::CountLiveBytes(const MessageEntry& entry, bool add) {
+  auto count = [&](const RecordSpan& span) {
+    SegmentState& state = segments_[span.segment];
+    const uint64_t bytes = span.end_offset - span.offset;
+    if (add) {
+      state.live_bytes += bytes;
+    } else {
+      CHECK(state.live_bytes >= bytes);
+      state.live_bytes -= bytes;
+    }
+  };
+  if (entry.begin.segment != 0) count(entry.begin);
+  for (size_t i = 0; i < entry.chunks.size(); ++i) count(entry.chunks[i]);
+}
+
+void QueueIndex::ForgetFailure(uint64_t id, uint32_t recipient) {
+  auto it = failed_.find(id);
+  if (it == failed_.end()) return;
+  FailedRecords& records = it->second;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].recipient == recipient) {
+      records.erase(records.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  }
+  if (records.empty()) failed_.erase(it);
+}
+
 bool QueueIndex::MarkDelivered(uint64_t id, uint32_t recipient, uint32_t segment) {
   MessageEntry* entry = Outcome(id, recipient, segment);
   if (entry == nullptr) return false;
   entry->recipients[recipient].state = RecipientState::kDelivered;
+  ForgetFailure(id, recipient);
   return true;
 }
 
@@ -81,7 +111,19 @@ bool QueueIndex::MarkFailed(uint64_t id, uint32_t recipient, uint32_t segment) {
   MessageEntry* entry = Outcome(id, recipient, segment);
   if (entry == nullptr) return false;
   entry->recipients[recipient].state = RecipientState::kFailed;
+  ForgetFailure(id, recipient);
   return true;
+}
+
+bool QueueIndex::MarkFailed(uint64_t id, uint32_t recipient, RecordSpan record) {
+  if (!MarkFailed(id, recipient, record.segment)) return false;
+  failed_[id].push_back(FailedRecord{recipient, record});
+  return true;
+}
+
+const FailedRecords* QueueIndex::FailedRecordsOf(uint64_t id) const {
+  auto it = failed_.find(id);
+  return it == failed_.end() ? nullptr : &it->second;
 }
 
 bool QueueIndex::MarkDeferred(uint64_t id, uint32_t recipient, uint32_t segment,
@@ -93,6 +135,7 @@ bool QueueIndex::MarkDeferred(uint64_t id, uint32_t recipient, uint32_t segment,
   rcpt.state = RecipientState::kPending;
   rcpt.next_attempt_ms = next_attempt_ms;
   rcpt.attempts = attempts;
+  ForgetFailure(id, recipient);
   return true;
 }
 
@@ -116,6 +159,7 @@ bool QueueIndex::RemoveMessage(uint64_t id, uint32_t done_segment) {
   auto it = messages_.find(id);
   if (it == messages_.end()) return false;
   MessageEntry& entry = it->second;
+  CountLiveBytes(entry, false);
   for (uint32_t segment : entry.segments) {
     auto state = segments_.find(segment);
     CHECK(state != segments_.end() && state->second.live_messages > 0);
@@ -130,8 +174,50 @@ bool QueueIndex::RemoveMessage(uint64_t id, uint32_t done_segment) {
   queued_bytes_ -= entry.body_bytes;
   if (entry.quarantined) --quarantined_;
   messages_.erase(it);
+  failed_.erase(id);
   CurrentShardStats().SetQueueSize(messages_.size(), queued_bytes_);
   return true;
+}
+
+void QueueIndex::ReplaceMessage(MessageEntry replacement, FailedRecords failed,
+                                uint32_t moved_segment) {
+  CHECK(moved_segment != 0);
+  const uint64_t id = replacement.id;
+  auto it = messages_.find(id);
+  CHECK(it != messages_.end());
+  MessageEntry& entry = it->second;
+  CountLiveBytes(entry, false);
+  for (uint32_t segment : entry.segments) {
+    auto state = segments_.find(segment);
+    CHECK(state != segments_.end() && state->second.live_messages > 0);
+    --state->second.live_messages;
+  }
+  // Inserting into a btree moves its nodes: take this reference only now,
+  // and drop it before AddSegmentRef inserts again.
+  {
+    SegmentState& moved = segments_[moved_segment];
+    for (uint32_t segment : entry.segments) {
+      if (segment != moved_segment) InsertSorted(moved.needs_gone, segment);
+    }
+  }
+  CHECK(queued_bytes_ >= entry.body_bytes);
+  queued_bytes_ -= entry.body_bytes;
+  if (entry.quarantined) --quarantined_;
+  absl::InlinedVector<uint32_t, 2> listed = std::move(replacement.segments);
+  replacement.segments.clear();
+  entry = std::move(replacement);
+  entry.segments.clear();
+  for (uint32_t segment : listed) AddSegmentRef(entry, segment);
+  if (entry.begin.segment != 0) AddSegmentRef(entry, entry.begin.segment);
+  for (size_t i = 0; i < entry.chunks.size(); ++i) AddSegmentRef(entry, entry.chunks[i].segment);
+  if (entry.commit_segment != 0) AddSegmentRef(entry, entry.commit_segment);
+  AddSegmentRef(entry, moved_segment);
+  for (const FailedRecord& record : failed) AddSegmentRef(entry, record.span.segment);
+  CountLiveBytes(entry, true);
+  queued_bytes_ += entry.body_bytes;
+  if (entry.quarantined) ++quarantined_;
+  failed_.erase(id);
+  if (!failed.empty()) failed_[id] = std::move(failed);
 }
 
 void QueueIndex::TrackSegment(uint32_t segment) {
@@ -165,6 +251,11 @@ void QueueIndex::ForgetSegment(uint32_t segment) {
 uint32_t QueueIndex::SegmentLiveMessages(uint32_t segment) const {
   auto it = segments_.find(segment);
   return it == segments_.end() ? 0 : it->second.live_messages;
+}
+
+uint64_t QueueIndex::SegmentLiveBytes(uint32_t segment) const {
+  auto it = segments_.find(segment);
+  return it == segments_.end() ? 0 : it->second.live_bytes;
 }
 
 }  // namespace ringmta::queue

@@ -1,7 +1,8 @@
 // QueueIndex: the only per-message state one shard keeps in RAM (DESIGN §4):
 // where each queued message's records are, its recipients' states and
 // timers, queue totals for backpressure, and which segments may be unlinked.
-// Not here: bodies or DSN details (read back from disk), I/O, or scheduling.
+// Not here: bodies or DSN details (read back from disk: the index keeps only
+// where each failed recipient's record is), I/O, or scheduling.
 #ifndef RINGMTA_QUEUE_INDEX_H_
 #define RINGMTA_QUEUE_INDEX_H_
 
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/container/node_hash_map.h"
 #include "queue/queue_limits.h"
@@ -49,6 +51,15 @@ class ChunkSpans {
   uint32_t size_ = 0;
   std::vector<RecordSpan> rest_;
 };
+
+// Where a failed recipient's RecipientFailed record lies: its bounce reads
+// the remote host, status and diagnostic back from there, also after a
+// restart or a compaction (the record moves with the message).
+struct FailedRecord {
+  uint32_t recipient = 0;
+  RecordSpan span;
+};
+using FailedRecords = absl::InlinedVector<FailedRecord, 1>;
 
 enum class RecipientState : uint8_t { kPending = 0, kDelivered = 1, kFailed = 2 };
 
@@ -103,6 +114,8 @@ class QueueIndex {
   // while a delivery was in flight); a recipient index out of range is a bug.
   bool MarkDelivered(uint64_t id, uint32_t recipient, uint32_t segment);
   bool MarkFailed(uint64_t id, uint32_t recipient, uint32_t segment);
+  // The same, remembering where the RecipientFailed record is.
+  bool MarkFailed(uint64_t id, uint32_t recipient, RecordSpan record);
   bool MarkDeferred(uint64_t id, uint32_t recipient, uint32_t segment, int64_t next_attempt_ms,
                     uint32_t attempts);
   bool Quarantine(uint64_t id);
@@ -114,6 +127,17 @@ class QueueIndex {
   // first would let a replay of those segments bring the message back.
   // False if the id is unknown.
   bool RemoveMessage(uint64_t id, uint32_t done_segment);
+
+  // A compacted copy of a live message became durable (its MessageMoved is
+  // in moved_segment): `replacement` (same id) takes the entry's place with
+  // its new locations, states and failed records. The old segments stop
+  // counting the message but pin moved_segment until they are all
+  // forgotten, for the reason MessageDone pins its segment: a replay of an
+  // old record without the copy after it would revive a stale message.
+  void ReplaceMessage(MessageEntry replacement, FailedRecords failed, uint32_t moved_segment);
+
+  // Failed recipients' record locations; null when the message has none.
+  const FailedRecords* FailedRecordsOf(uint64_t id) const;
 
   size_t message_count() const { return messages_.size(); }
   size_t quarantined_count() const { return quarantined_; }
@@ -140,10 +164,22 @@ class QueueIndex {
   size_t segment_count() const { return segments_.size(); }
   // Live messages with a record in `segment` (0 if untracked): for tools.
   uint32_t SegmentLiveMessages(uint32_t segment) const;
+  // Bytes of live messages' envelopes and bodies (MessageBegin and
+  // BodyChunk records) in `segment`: what compacting it would copy.
+  uint64_t SegmentLiveBytes(uint32_t segment) const;
+  // f(segment, live_messages, live_bytes) for tracked segments below
+  // keep_from, ascending (oldest first).
+  template <typename F>
+  void ForEachSegmentBelow(uint32_t keep_from, F&& f) const {
+    for (auto it = segments_.begin(); it != segments_.end() && it->first < keep_from; ++it) {
+      f(it->first, it->second.live_messages, it->second.live_bytes);
+    }
+  }
 
  private:
   struct SegmentState {
     uint32_t live_messages = 0;
+    uint64_t live_bytes = 0;  // See SegmentLiveBytes.
     // Segments that must be forgotten before this one may go: the other
     // segments of done messages whose MessageDone is here. Short, deduped.
     absl::InlinedVector<uint32_t, 2> needs_gone;
@@ -152,9 +188,16 @@ class QueueIndex {
   MessageEntry* Outcome(uint64_t id, uint32_t recipient, uint32_t segment);
   void AddSegmentRef(MessageEntry& entry, uint32_t segment);
   bool IsDead(uint32_t segment, const SegmentState& state) const;
+  // Adds (or with `add` false, subtracts) the entry's begin and chunk bytes
+  // to their segments' live_bytes.
+  void CountLiveBytes(const MessageEntry& entry, bool add);
+  void ForgetFailure(uint64_t id, uint32_t recipient);
 
   absl::node_hash_map<uint64_t, MessageEntry> messages_;
   absl::btree_map<uint32_t, SegmentState> segments_;
+  // Only messages with a failed recipient: failures are rare, so this costs
+  // nothing per ordinary message.
+  absl::flat_hash_map<uint64_t, FailedRecords> failed_;
   uint64_t queued_bytes_ = 0;
   size_t quarantined_ = 0;
 };

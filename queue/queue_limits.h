@@ -29,6 +29,23 @@ inline constexpr uint64_t kSegmentBytesMax = uint64_t{1} << 30;
 static_assert(kSegmentBytesMin >= 2 * kLogRecordBytesMax,
               "an empty segment must hold the largest framed record");
 
+// Compaction (queue/compactor.h). A sealed segment is compacted when
+// re-appending every live message that has a record in it costs at most this
+// share of the segment: each byte copied then frees at least another, and
+// segments that stay hold at least about half live data, so the spool stays
+// within about 2x its live data plus the current and spare segments.
+inline constexpr uint64_t kCompactCostPercentMax = 50;
+// Bytes one compaction pass copies at most (then it waits for the next
+// sweep): bounds the disk bandwidth compaction takes from acceptance.
+inline constexpr uint64_t kCompactPassBytesMax = uint64_t{64} << 20;
+// Bytes copied between the group commits that make copies durable: bounds
+// how long the messages being moved wait to be dispatched (they may not be
+// read for delivery meanwhile).
+inline constexpr uint64_t kCompactBatchBytesMax = uint64_t{4} << 20;
+// Messages in one such batch: bounds the fdatasync-free work between commits
+// when messages are tiny.
+inline constexpr size_t kCompactBatchMessagesMax = 1024;
+
 // Envelope strings (RFC 5321 §4.5.3.1.3: a path is at most 256 octets).
 inline constexpr size_t kAddressBytesMax = 256;
 // RFC 3461 §4.4: ENVID is at most 100 characters.

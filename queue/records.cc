@@ -120,6 +120,7 @@ std::string_view RecordTypeName(RecordType type) {
     case RecordType::kRecipientDeferred: return "RecipientDeferred";
     case RecordType::kRecipientFailed: return "RecipientFailed";
     case RecordType::kMessageDone: return "MessageDone";
+    case RecordType::kMessageMoved: return "MessageMoved";
   }
   return "unknown";
 }
@@ -198,6 +199,11 @@ absl::Status Validate(const MessageDone& record) {
     return Invalid("reason", "unknown");
   }
   return absl::OkStatus();
+}
+
+absl::Status Validate(const MessageMoved& record) {
+  RETURN_IF_ERROR(CheckMessageId(record.message_id));
+  return CheckTime("at_ms", record.at_ms);
 }
 
 std::string EncodeSegmentHeader(const SegmentHeader& record) {
@@ -293,6 +299,14 @@ std::string EncodeMessageDone(const MessageDone& record) {
   return out;
 }
 
+std::string EncodeMessageMoved(const MessageMoved& record) {
+  CheckValid(record, "MessageMoved");
+  std::string out = Start(RecordType::kMessageMoved, 16);
+  PutFixed64(&out, record.message_id);
+  PutFixed64(&out, static_cast<uint64_t>(record.at_ms));
+  return out;
+}
+
 std::string EncodeRecord(const Record& record) {
   struct Encoder {
     std::string operator()(const SegmentHeader& r) { return EncodeSegmentHeader(r); }
@@ -303,6 +317,7 @@ std::string EncodeRecord(const Record& record) {
     std::string operator()(const RecipientDeferred& r) { return EncodeRecipientDeferred(r); }
     std::string operator()(const RecipientFailed& r) { return EncodeRecipientFailed(r); }
     std::string operator()(const MessageDone& r) { return EncodeMessageDone(r); }
+    std::string operator()(const MessageMoved& r) { return EncodeMessageMoved(r); }
   };
   return std::visit(Encoder{}, record);
 }
@@ -311,7 +326,7 @@ std::optional<uint64_t> PeekMessageId(std::string_view payload) {
   if (payload.size() < kMessageIdOffset + 8) return std::nullopt;
   auto type = static_cast<uint8_t>(payload[0]);
   if (type < static_cast<uint8_t>(RecordType::kMessageBegin) ||
-      type > static_cast<uint8_t>(RecordType::kMessageDone)) {
+      type > static_cast<uint8_t>(RecordType::kMessageMoved)) {
     return std::nullopt;
   }
   uint64_t message_id = DecodeFixed64(payload.data() + kMessageIdOffset);

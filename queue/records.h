@@ -27,11 +27,12 @@ enum class RecordType : uint8_t {
   kRecipientDeferred = 6,
   kRecipientFailed = 7,
   kMessageDone = 8,
+  kMessageMoved = 9,
 };
 std::string_view RecordTypeName(RecordType type);
 // Every record type is at version 1; a new field makes a new version.
 inline constexpr uint8_t kRecordVersion = 1;
-// Bytes 2..9 of every message-scoped record (types 2..8) are its message id.
+// Bytes 2..9 of every message-scoped record (types 2..9) are its message id.
 inline constexpr size_t kMessageIdOffset = 2;
 
 // First record of every segment: ties the file to its shard and number.
@@ -124,8 +125,17 @@ struct MessageDone {
   DoneReason reason = DoneReason::kAllFinal;
 };
 
+// Closes a compacted copy of a live message (queue_format §4.8): the
+// MessageBegin ... MessageCommit and outcome records just before it, for the
+// same id, replace every earlier record of the message.
+struct MessageMoved {
+  uint64_t message_id = 0;
+  int64_t at_ms = 0;
+};
+
 using Record = std::variant<SegmentHeader, MessageBegin, BodyChunk, MessageCommit,
-                            RecipientDelivered, RecipientDeferred, RecipientFailed, MessageDone>;
+                            RecipientDelivered, RecipientDeferred, RecipientFailed, MessageDone,
+                            MessageMoved>;
 
 // Validation: the rules of queue_format §4, as InvalidArgument naming the
 // field. Encoders CHECK them (a violation is our bug); decoders apply them to
@@ -138,6 +148,7 @@ absl::Status Validate(const RecipientDelivered& record);
 absl::Status Validate(const RecipientDeferred& record);
 absl::Status Validate(const RecipientFailed& record);
 absl::Status Validate(const MessageDone& record);
+absl::Status Validate(const MessageMoved& record);
 
 // Encoders return the payload of one logical record.
 std::string EncodeSegmentHeader(const SegmentHeader& record);
@@ -151,6 +162,7 @@ std::string EncodeRecipientDelivered(const RecipientDelivered& record);
 std::string EncodeRecipientDeferred(const RecipientDeferred& record);
 std::string EncodeRecipientFailed(const RecipientFailed& record);
 std::string EncodeMessageDone(const MessageDone& record);
+std::string EncodeMessageMoved(const MessageMoved& record);
 std::string EncodeRecord(const Record& record);
 
 // Decodes and validates one payload. A BodyChunk's data views `payload`.

@@ -185,6 +185,13 @@ absl::StatusOr<Record> DecodeMessageDone(Decoder& d) {
   return Checked(d, r);
 }
 
+absl::StatusOr<Record> DecodeMessageMoved(Decoder& d) {
+  MessageMoved r;
+  r.message_id = d.Fixed64("message_id");
+  r.at_ms = d.Time("at_ms");
+  return Checked(d, r);
+}
+
 absl::StatusOr<Record> DecodeBody(RecordType type, Decoder& d) {
   switch (type) {
     case RecordType::kSegmentHeader: return DecodeSegmentHeader(d);
@@ -202,6 +209,7 @@ absl::StatusOr<Record> DecodeBody(RecordType type, Decoder& d) {
     case RecordType::kRecipientFailed:
       return Checked(d, RecipientFailed{DecodeOutcome(d)});
     case RecordType::kMessageDone: return DecodeMessageDone(d);
+    case RecordType::kMessageMoved: return DecodeMessageMoved(d);
   }
   return absl::DataLossError("unknown record type");
 }
@@ -215,7 +223,7 @@ absl::StatusOr<Record> DecodeRecord(std::string_view payload) {
   auto type_byte = static_cast<uint8_t>(payload[0]);
   auto version = static_cast<uint8_t>(payload[1]);
   if (type_byte < static_cast<uint8_t>(RecordType::kSegmentHeader) ||
-      type_byte > static_cast<uint8_t>(RecordType::kMessageDone)) {
+      type_byte > static_cast<uint8_t>(RecordType::kMessageMoved)) {
     return absl::DataLossError(absl::StrFormat("unknown record type %d", type_byte));
   }
   auto type = static_cast<RecordType>(type_byte);

@@ -74,6 +74,15 @@ TEST(RecordsTest, SegmentHeaderBytesAreExact) {
   EXPECT_EQ(header.segment, 7u);
 }
 
+TEST(RecordsTest, MessageMovedBytesAreExact) {
+  std::string bytes = EncodeMessageMoved({0x0a, 0x0b});
+  EXPECT_EQ(bytes, std::string("\x09\x01\x0a\0\0\0\0\0\0\0\x0b\0\0\0\0\0\0\0", 18));
+  EXPECT_EQ(RoundTrip<MessageMoved>(bytes).message_id, 0x0au);
+  EXPECT_EQ(PeekMessageId(bytes), 0x0au);
+  ExpectDataLoss(bytes + "x", "MessageMoved");
+  ExpectDataLoss(std::string("\x09\x01\0\0\0\0\0\0\0\0\x0b\0\0\0\0\0\0\0", 18), "message_id");
+}
+
 TEST(RecordsTest, MessageDoneBytesAreExact) {
   std::string bytes = EncodeMessageDone({0x0a, 0x0b, DoneReason::kExpired});
   EXPECT_EQ(bytes, std::string("\x08\x01\x0a\0\0\0\0\0\0\0\x0b\0\0\0\0\0\0\0\x02", 19));
@@ -154,7 +163,7 @@ TEST(RecordsTest, TrailingBytesAreDataLoss) {
 
 TEST(RecordsTest, UnknownTypeAndVersionAreDataLoss) {
   ExpectDataLoss(std::string("\x00\x01", 2), "unknown record type 0");
-  ExpectDataLoss(std::string("\x09\x01", 2), "unknown record type 9");
+  ExpectDataLoss(std::string("\x0a\x01", 2), "unknown record type 10");
   std::string bytes = EncodeMessageDone({1, 2, DoneReason::kAllFinal});
   bytes[1] = 2;
   ExpectDataLoss(bytes, "MessageDone: version 2 not supported");

@@ -62,6 +62,14 @@ class ReplayFold : public SegmentVisitor {
   void OnOutcome(const LogRecord& record, RecordType type, const RecipientOutcome& outcome,
                  const RecipientDeferred* deferred);
   void OnDone(const MessageDone& done);
+  void OnMoved(const LogRecord& record, const MessageMoved& moved);
+  // A MessageBegin for a message already known: a compacted copy starts.
+  void StartCopy(const LogRecord& record, const MessageBegin& begin);
+  bool CopyChunk(const LogRecord& record, const BodyChunk& chunk);
+  bool CopyCommit(const LogRecord& record, const MessageCommit& commit);
+  // True if a committed copy of the message took the outcome.
+  bool CopyOutcome(const LogRecord& record, RecordType type, const RecipientOutcome& outcome,
+                   const RecipientDeferred* deferred);
   void CheckSegmentHeader(const LogRecord& record, const absl::StatusOr<queue::Record>& decoded);
   // A logical problem with a record: reported; the message it names (if
   // any) quarantined.
@@ -92,6 +100,14 @@ class ReplayFold : public SegmentVisitor {
   // records follow was damage after all.
   std::optional<ReplayTail> tail_;
   std::vector<ReplayTail> after_tail_;
+  // A compacted copy being replayed (queue_format §4.8): it replaces the
+  // message only at its MessageMoved; without one it is dropped.
+  struct OpenCopy {
+    OpenTransfer transfer;
+    bool committed = false;
+    FailedRecords failed;
+  };
+  absl::flat_hash_map<uint64_t, OpenCopy> copies_;
   // Where each orphan's first record was, for the report.
   absl::flat_hash_map<uint64_t, ReplayDamage> orphans_;
 };
@@ -139,6 +155,7 @@ void ReplayFold::Fold(const LogRecord& record, const queue::Record& decoded) {
   if (const auto* chunk = std::get_if<BodyChunk>(&decoded)) return OnChunk(record, *chunk);
   if (const auto* commit = std::get_if<MessageCommit>(&decoded)) return OnCommit(record, *commit);
   if (const auto* done = std::get_if<MessageDone>(&decoded)) return OnDone(*done);
+  if (const auto* moved = std::get_if<MessageMoved>(&decoded)) return OnMoved(record, *moved);
   if (const auto* r = std::get_if<RecipientDelivered>(&decoded)) {
     return OnOutcome(record, RecordType::kRecipientDelivered, r->outcome, nullptr);
   }
@@ -151,16 +168,9 @@ void ReplayFold::Fold(const LogRecord& record, const queue::Record& decoded) {
   Logical(record, "segment header inside the segment", 0);
 }
 
-void ReplayFold::OnBegin(const LogRecord& record, const MessageBegin& begin) {
-  const uint64_t id = begin.message_id;
-  if (open_.contains(id) || index_->Find(id) != nullptr) {
-    index_->NoteRecord(id, segment_);
-    return Logical(record, "second MessageBegin for the message", id);
-  }
-  OpenTransfer& transfer = open_[id];
-  MessageEntry& entry = transfer.entry;
-  entry.id = id;
-  entry.begin = Span(record);
+void FillEnvelope(MessageEntry& entry, const MessageBegin& begin, RecordSpan span) {
+  entry.id = begin.message_id;
+  entry.begin = span;
   entry.received_ms = begin.received_ms;
   entry.deadline_ms = begin.deadline_ms;
   entry.sender = begin.sender;
@@ -172,7 +182,112 @@ void ReplayFold::OnBegin(const LogRecord& record, const MessageBegin& begin) {
   }
 }
 
+void ReplayFold::OnBegin(const LogRecord& record, const MessageBegin& begin) {
+  const uint64_t id = begin.message_id;
+  if (index_->Find(id) != nullptr) return StartCopy(record, begin);
+  auto open = open_.find(id);
+  if (open != open_.end()) {
+    // Ids are never reused, so an open transfer followed by another
+    // MessageBegin is a compacted copy whose rest was unlinked after a later
+    // copy replaced it (queue_format §4.8): the later one is the message.
+    open_.erase(open);
+    ++result_->abandoned_copies;
+  }
+  FillEnvelope(open_[id].entry, begin, Span(record));
+}
+
+void ReplayFold::StartCopy(const LogRecord& record, const MessageBegin& begin) {
+  // An earlier copy that never reached its MessageMoved was abandoned (the
+  // compactor gave up on it): this one starts afresh.
+  OpenCopy& copy = copies_[begin.message_id];
+  copy = OpenCopy{};
+  FillEnvelope(copy.transfer.entry, begin, Span(record));
+}
+
+bool ReplayFold::CopyChunk(const LogRecord& record, const BodyChunk& chunk) {
+  auto it = copies_.find(chunk.message_id);
+  if (it == copies_.end()) return false;
+  OpenCopy& copy = it->second;
+  if (copy.committed || copy.transfer.body_broken) {
+    copy.transfer.body_broken = true;
+    return true;
+  }
+  copy.transfer.entry.chunks.push_back(Span(record));
+  if (!copy.transfer.tally.AddChunk(chunk).ok()) copy.transfer.body_broken = true;
+  return true;
+}
+
+bool ReplayFold::CopyCommit(const LogRecord& record, const MessageCommit& commit) {
+  auto it = copies_.find(commit.message_id);
+  if (it == copies_.end() || it->second.committed) return false;
+  OpenCopy& copy = it->second;
+  if (copy.transfer.body_broken || !copy.transfer.tally.Verify(commit).ok()) {
+    // Damage in a copy: the message's older records may be gone already.
+    copies_.erase(it);
+    Logical(record, "compacted copy does not verify", commit.message_id);
+    return true;
+  }
+  copy.committed = true;
+  copy.transfer.entry.commit_segment = segment_;
+  copy.transfer.entry.body_bytes = copy.transfer.tally.bytes();
+  return true;
+}
+
+bool ReplayFold::CopyOutcome(const LogRecord& record, RecordType type,
+                             const RecipientOutcome& outcome, const RecipientDeferred* deferred) {
+  auto it = copies_.find(outcome.message_id);
+  if (it == copies_.end() || !it->second.committed) return false;
+  OpenCopy& copy = it->second;
+  MessageEntry& entry = copy.transfer.entry;
+  if (outcome.recipient >= entry.recipients.size()) {
+    copies_.erase(it);
+    Logical(record, "recipient outcome beyond the copy's envelope", outcome.message_id);
+    return false;
+  }
+  entry.segments.push_back(segment_);
+  RecipientEntry& recipient = entry.recipients[outcome.recipient];
+  for (size_t i = 0; i < copy.failed.size(); ++i) {
+    if (copy.failed[i].recipient == outcome.recipient) {
+      copy.failed.erase(copy.failed.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  }
+  if (type == RecordType::kRecipientDelivered) {
+    recipient.state = RecipientState::kDelivered;
+  } else if (type == RecordType::kRecipientFailed) {
+    recipient.state = RecipientState::kFailed;
+    copy.failed.push_back(FailedRecord{outcome.recipient, Span(record)});
+  } else {
+    recipient.state = RecipientState::kPending;
+    recipient.next_attempt_ms = deferred->retry_at_ms;
+    recipient.attempts = deferred->attempts;
+  }
+  return true;
+}
+
+void ReplayFold::OnMoved(const LogRecord& record, const MessageMoved& moved) {
+  const uint64_t id = moved.message_id;
+  auto it = copies_.find(id);
+  if (it == copies_.end()) {
+    // The copy's MessageBegin came when nothing older of the message was
+    // left: it replayed as the message itself.
+    if (!index_->NoteRecord(id, segment_)) Orphan(record, id);
+    return;
+  }
+  OpenCopy copy = std::move(it->second);
+  copies_.erase(it);
+  if (!copy.committed) return Logical(record, "MessageMoved before its copy's commit", id);
+  MessageEntry& entry = copy.transfer.entry;
+  // A complete copy supersedes whatever survived of the older records,
+  // including an entry made for orphaned ones.
+  entry.quarantined = false;
+  index_->ReplaceMessage(std::move(entry), std::move(copy.failed), segment_);
+  orphans_.erase(id);
+  ++result_->copies_replayed;
+}
+
 void ReplayFold::OnChunk(const LogRecord& record, const BodyChunk& chunk) {
+  if (CopyChunk(record, chunk)) return;
   auto it = open_.find(chunk.message_id);
   if (it == open_.end()) {
     MessageEntry* entry = index_->Find(chunk.message_id);
@@ -191,6 +306,7 @@ void ReplayFold::OnChunk(const LogRecord& record, const BodyChunk& chunk) {
 
 void ReplayFold::OnCommit(const LogRecord& record, const MessageCommit& commit) {
   const uint64_t id = commit.message_id;
+  if (CopyCommit(record, commit)) return;
   auto it = open_.find(id);
   if (it == open_.end()) {
     const MessageEntry* entry = index_->Find(id);
@@ -213,8 +329,13 @@ void ReplayFold::OnOutcome(const LogRecord& record, RecordType type,
                            const RecipientOutcome& outcome, const RecipientDeferred* deferred) {
   const uint64_t id = outcome.message_id;
   if (open_.contains(id)) return Logical(record, "recipient outcome before the commit", id);
+  const bool copied = CopyOutcome(record, type, outcome, deferred);
   const MessageEntry* entry = index_->Find(id);
-  if (entry == nullptr || entry->begin.segment == 0) return Orphan(record, id);
+  if (entry == nullptr || entry->begin.segment == 0) {
+    // A committed copy explains it even when the older records are gone.
+    if (copied && entry != nullptr) return (void)index_->NoteRecord(id, segment_);
+    return Orphan(record, id);
+  }
   if (outcome.recipient >= entry->recipients.size()) {
     return Logical(record,
                    absl::StrFormat("recipient %d of %d", outcome.recipient,
@@ -226,7 +347,7 @@ void ReplayFold::OnOutcome(const LogRecord& record, RecordType type,
       index_->MarkDelivered(id, outcome.recipient, segment_);
       break;
     case RecordType::kRecipientFailed:
-      index_->MarkFailed(id, outcome.recipient, segment_);
+      index_->MarkFailed(id, outcome.recipient, Span(record));
       break;
     default:
       CHECK(deferred != nullptr);
@@ -236,6 +357,7 @@ void ReplayFold::OnOutcome(const LogRecord& record, RecordType type,
 }
 
 void ReplayFold::OnDone(const MessageDone& done) {
+  copies_.erase(done.message_id);
   auto it = open_.find(done.message_id);
   if (it != open_.end()) {
     open_.erase(it);  // Finished without a commit: nothing to deliver.
@@ -331,6 +453,9 @@ void ReplayFold::Finish() {
     index_->AddMessage(std::move(transfer.entry));
   }
   open_.clear();
+  // Copies cut short by a crash: the message's older records still hold it.
+  result_->abandoned_copies += copies_.size();
+  copies_.clear();
   for (auto& [id, damage] : orphans_) AddDamage(std::move(damage));
   index_->ForEach([this](const MessageEntry& entry) {
     if (entry.quarantined) result_->quarantined_ids.push_back(entry.id);
@@ -459,6 +584,22 @@ absl::Status RemoveDeadSegments(const std::string& shard_directory,
   RETURN_IF_ERROR(SyncDirectory(shard_directory));
   for (uint32_t segment : segments) index->ForgetSegment(segment);
   return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> RemoveDeadSegmentsFully(const std::string& shard_directory,
+                                               uint32_t keep_from, QueueIndex* index,
+                                               const std::function<void(uint32_t)>& removed) {
+  size_t count = 0;
+  for (int round = 0; round < kSweepRoundsMax; ++round) {
+    std::vector<uint32_t> dead = index->DeadSegments(keep_from);
+    if (dead.empty()) break;
+    RETURN_IF_ERROR(RemoveDeadSegments(shard_directory, dead, index));
+    for (uint32_t segment : dead) {
+      if (removed) removed(segment);
+    }
+    count += dead.size();
+  }
+  return count;
 }
 
 uint64_t FirstMessageId(int shard, uint64_t highest_message_id, int64_t wall_us) {

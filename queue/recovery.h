@@ -12,8 +12,13 @@
 //   gone, or the record was lost) make a quarantined entry without envelope;
 //   a later MessageDone removes it (the message was finished and its early
 //   segments unlinked), so only what is left at the end is reported.
-// - A second MessageBegin for a known id, a chunk after the commit, or an
-//   outcome naming a recipient the envelope lacks quarantines the message.
+// - A MessageBegin for a message already known starts a compacted copy
+//   (queue_format §4.8): it replaces the message at its MessageMoved, and is
+//   dropped if the log ends first. A copy that fails its body check, or a
+//   MessageMoved before the copy's commit, quarantines the message.
+// - A second MessageBegin while the first transfer is still open, a chunk
+//   after the commit, or an outcome naming a recipient the envelope lacks
+//   quarantines the message.
 //
 // Message ids (proposal for the spool): id = shard << 56 | counter, the
 // counter starting after restart at max(highest counter seen + 1, wall clock
@@ -23,6 +28,7 @@
 #define RINGMTA_QUEUE_RECOVERY_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,6 +73,8 @@ struct RecoveryResult {
   std::vector<ReplayDamage> damage;   // The first kDamageReportsMax.
   std::vector<uint64_t> quarantined_ids;  // Ascending; all of them.
   uint64_t abandoned = 0;             // Uncommitted transfers dropped.
+  uint64_t copies_replayed = 0;       // Compacted copies that replaced a message.
+  uint64_t abandoned_copies = 0;      // Copies without MessageMoved, dropped.
   // The end of the log: the last segment holding a record (else the last
   // torn one); empty when every segment is empty or zeros.
   std::optional<ReplayTail> tail;
@@ -115,6 +123,16 @@ absl::StatusOr<RecoveryResult> RecoverShard(const std::string& shard_directory, 
 // unlinks are durable in this order, then forgets them in the index.
 absl::Status RemoveDeadSegments(const std::string& shard_directory,
                                 const std::vector<uint32_t>& segments, QueueIndex* index);
+
+// RemoveDeadSegments repeated while it frees something (at most
+// kSweepRoundsMax times): unlinking one segment can make the segment it
+// pinned dead (a MessageDone's, or a compacted copy's MessageMoved), and
+// each such step needs its own durable unlink first. Calls removed(segment)
+// for each one unlinked. Returns how many were.
+inline constexpr int kSweepRoundsMax = 64;
+absl::StatusOr<size_t> RemoveDeadSegmentsFully(const std::string& shard_directory,
+                                               uint32_t keep_from, QueueIndex* index,
+                                               const std::function<void(uint32_t)>& removed);
 
 // The first id to allocate after recovery under the scheme above.
 uint64_t FirstMessageId(int shard, uint64_t highest_message_id, int64_t wall_us);

@@ -315,8 +315,12 @@ io::Task<void> Spool::RunCommitter() {
 io::Task<bool> Spool::CloseRetired() {
   bool closed_any = false;
   for (size_t i = 0; i < retired_.size();) {
+    // Rotation may have retired a segment while an earlier close was in
+    // flight: its last batch can still be waiting in sealed_. Closing it
+    // now would send that write to a closed (or reused!) descriptor.
     bool unsynced = false;
     for (const Segment& segment : unsynced_) unsynced |= segment.number == retired_[i].number;
+    for (const PendingWrite& write : sealed_) unsynced |= write.segment.number == retired_[i].number;
     if (unsynced) {
       ++i;
       continue;

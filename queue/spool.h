@@ -99,6 +99,7 @@ class Spool {
 
   const SpoolStats& stats() const { return stats_; }
   uint32_t current_segment() const { return writer_ ? writer_->segment_number() : 0; }
+  uint64_t segment_bytes() const { return options_.segment_bytes; }
   std::string SegmentPath(uint32_t segment) const;
   const std::string& shard_directory() const { return shard_directory_; }
 

@@ -65,13 +65,16 @@ std::string Fields(const Record& record) {
       return absl::StrFormat("id=%d at_ms=%d reason=%d", r.message_id, r.at_ms,
                              static_cast<int>(r.reason));
     }
+    std::string operator()(const MessageMoved& r) {
+      return absl::StrFormat("id=%d at_ms=%d", r.message_id, r.at_ms);
+    }
   };
   return std::visit(Visitor{}, record);
 }
 
 // The variant lists the types in RecordType order, from 1.
-static_assert(std::is_same_v<std::variant_alternative_t<7, Record>, MessageDone> &&
-              static_cast<int>(RecordType::kMessageDone) == 8);
+static_assert(std::is_same_v<std::variant_alternative_t<8, Record>, MessageMoved> &&
+              static_cast<int>(RecordType::kMessageMoved) == 9);
 std::string_view TypeName(const Record& record) {
   return RecordTypeName(static_cast<RecordType>(record.index() + 1));
 }
