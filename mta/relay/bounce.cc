@@ -1,6 +1,9 @@
 #include "mta/relay/bounce.h"
 
+#include <algorithm>
 #include <variant>
+
+#include "absl/strings/str_format.h"
 
 #include "mta/base/clock.h"
 #include "mta/base/log.h"
@@ -83,7 +86,40 @@ io::Task<absl::StatusOr<uint64_t>> QueueBounce(RelayShard& relay, uint64_t messa
                                                std::vector<FailureReport> failures) {
   queue::ShardQueue& queue = relay.queue();
   const queue::MessageEntry* entry = queue.index.Find(message_id);
-  if (entry == nullptr || entry->sender.empty() || failures.empty()) co_return uint64_t{0};
+  if (entry == nullptr || entry->sender.empty()) co_return uint64_t{0};
+  // Failures from before a restart (or whose report was not kept) come back
+  // from their RecipientFailed records: the real host, status and text.
+  if (const queue::FailedRecords* records = queue.index.FailedRecordsOf(message_id)) {
+    const queue::FailedRecords on_disk = *records;
+    for (const queue::FailedRecord& record : on_disk) {
+      bool known = std::any_of(failures.begin(), failures.end(), [&](const FailureReport& f) {
+        return f.index == record.recipient;
+      });
+      if (known) continue;
+      std::string payload;
+      absl::Status read =
+          co_await relay.segments().Read(queue.spool->shard_directory(), record.span, &payload);
+      absl::StatusOr<queue::Record> decoded =
+          read.ok() ? queue::DecodeRecord(payload) : absl::StatusOr<queue::Record>(read);
+      const auto* failed = decoded.ok() ? std::get_if<queue::RecipientFailed>(&*decoded) : nullptr;
+      if (failed == nullptr || failed->outcome.message_id != message_id) {
+        Log(LogLevel::kWarning, "%s: cannot read the failure of recipient %d: %s",
+            queue::FormatQueueId(message_id), record.recipient,
+            decoded.ok() ? std::string("not a RecipientFailed")
+                         : std::string(decoded.status().message()));
+        continue;
+      }
+      const queue::RecipientOutcome& outcome = failed->outcome;
+      failures.push_back(FailureReport{
+          outcome.recipient,
+          absl::StrFormat("%d.%d.%d", outcome.status.code_class, outcome.status.subject,
+                          outcome.status.detail),
+          outcome.remote_host, outcome.response, outcome.at_ms});
+    }
+    entry = queue.index.Find(message_id);  // may have moved during the reads
+    if (entry == nullptr) co_return uint64_t{0};
+  }
+  if (failures.empty()) co_return uint64_t{0};
   // The envelope details a DSN echoes (ENVID, RET, ORCPT) live on disk.
   std::string begin_payload;
   absl::Status read =

@@ -22,6 +22,9 @@ constexpr int64_t kOutcomeCommitDelayMs = 100;
 // How often dead segments are looked for: deleting a few seconds late
 // costs only disk space.
 constexpr int64_t kSweepIntervalMs = 5'000;
+// A message being compacted is tried again this much later (a batch of
+// copies takes a group commit or two).
+constexpr int64_t kMovingRetryMs = 200;
 // A delivery whose final reply never came may have succeeded; retrying it
 // soon would likely duplicate it, so it waits at least this long (DESIGN §3:
 // "delivery uncertain" is logged, not blindly retried).
@@ -52,11 +55,15 @@ QueueRunner::~QueueRunner() {
 }
 
 void QueueRunner::Start() {
+  compactor_ = std::make_unique<queue::Compactor>(
+      relay_.reactor(), relay_.queue(), relay_.segments(),
+      [this](uint64_t id) { return in_flight_.contains(id); });
   relay_.reactor().timers().Schedule(&sweep_timer_, relay_.reactor().now_ms() + kSweepIntervalMs);
 }
 
 void QueueRunner::Stop() {
   stopped_ = true;
+  if (compactor_ != nullptr) compactor_->Stop();
   relay_.reactor().timers().Cancel(&timer_);
   relay_.reactor().timers().Cancel(&sweep_timer_);
   // Outcomes still waiting go out with the spool's final commit on close.
@@ -82,16 +89,16 @@ void QueueRunner::SweepSegments() {
   if (!queue.open_transfer_segments.empty()) {
     keep_from = std::min(keep_from, *queue.open_transfer_segments.begin());
   }
-  std::vector<uint32_t> dead = queue.index.DeadSegments(keep_from);
-  if (dead.empty()) return;
-  // Blocking unlink + directory fsync on the shard's thread: at most once
-  // per sweep and per segment (64 MiB of mail), so it stays off the hot path.
-  absl::Status removed = queue::RemoveDeadSegments(queue.spool->shard_directory(), dead, &queue.index);
+  // Blocking unlinks + directory fsyncs on the shard's thread: at most once
+  // per sweep and per segment (64 MiB of mail), so they stay off the hot path.
+  const std::string& directory = queue.spool->shard_directory();
+  absl::StatusOr<size_t> removed = queue::RemoveDeadSegmentsFully(
+      directory, keep_from, &queue.index,
+      [&](uint32_t segment) { relay_.segments().Forget(directory, segment); });
   if (!removed.ok()) {
-    Log(LogLevel::kWarning, "cannot remove dead segments: %s", std::string(removed.message()));
-  } else {
-    for (uint32_t segment : dead) relay_.segments().Forget(queue.spool->shard_directory(), segment);
+    Log(LogLevel::kWarning, "cannot remove dead segments: %s", std::string(removed.status().message()));
   }
+  if (compactor_ != nullptr) compactor_->MaybeStart(relay_.shard().tasks(), keep_from);
 }
 
 int64_t QueueRunner::BackoffMs(uint32_t attempts) {
@@ -126,14 +133,20 @@ void QueueRunner::OnTimer(io::Timer*, void* context) { static_cast<QueueRunner*>
 void QueueRunner::RunDue() {
   int64_t now_ms = WallNowMs();
   int dispatched = 0;
+  std::vector<uint64_t> moving;
   while (!schedule_.empty() && schedule_.begin()->first <= now_ms && dispatched < kDispatchBatchMax) {
     uint64_t id = schedule_.begin()->second;
     schedule_.erase(schedule_.begin());
     if (in_flight_.contains(id)) continue;  // its outcome reschedules it
+    if (compactor_ != nullptr && compactor_->Moving(id)) {
+      moving.push_back(id);  // its locations are about to change
+      continue;
+    }
     in_flight_.insert(id);
     ++dispatched;
     io::Spawn(relay_.reactor(), relay_.shard().tasks(), Dispatch(id));
   }
+  for (uint64_t id : moving) schedule_.insert({now_ms + kMovingRetryMs, id});
   ArmTimer();
 }
 
@@ -287,7 +300,11 @@ void QueueRunner::RecordOutcome(uint64_t id, const RecipientOutcome& outcome,
       queue.index.MarkDelivered(id, outcome.index, segment);
       break;
     case OutcomeKind::kFailed:
-      queue.index.MarkFailed(id, outcome.index, segment);
+      if (location.ok()) {
+        queue.index.MarkFailed(id, outcome.index, queue::ToSpan(*location));
+      } else {
+        queue.index.MarkFailed(id, outcome.index, segment);
+      }
       failures_[id].push_back(FailureReport{outcome.index, outcome.status, outcome.remote_host,
                                             outcome.diagnostic, now_ms});
       break;
@@ -329,10 +346,18 @@ void QueueRunner::FinishIfDone(uint64_t id) {
     return;
   }
   // Every recipient is final: bounce the failed ones, then the message is done.
+  // Failures learnt before a restart are only on disk: the bounce reads
+  // them back (QueueBounce), so any failed recipient calls for one.
   auto failures = failures_.extract(id);
-  if (!failures.empty() && !entry->sender.empty() && !stopped_) {
+  bool any_failed = std::any_of(entry->recipients.begin(), entry->recipients.end(),
+                                [](const queue::RecipientEntry& recipient) {
+                                  return recipient.state == queue::RecipientState::kFailed;
+                                });
+  if (any_failed && !entry->sender.empty() && !stopped_) {
     in_flight_.insert(id);
-    io::Spawn(relay_.reactor(), relay_.shard().tasks(), BounceThenDone(id, std::move(failures.mapped())));
+    io::Spawn(relay_.reactor(), relay_.shard().tasks(),
+              BounceThenDone(id, failures.empty() ? std::vector<FailureReport>{}
+                                                  : std::move(failures.mapped())));
     return;
   }
   WriteDone(id);

@@ -18,6 +18,7 @@
 #include "mta/io/timer_wheel.h"
 #include "mta/relay/bounce.h"
 #include "mta/relay/delivery_job.h"
+#include "queue/compactor.h"
 #include "queue/shard_queue.h"
 
 namespace ringmta::relay {
@@ -46,8 +47,8 @@ class QueueRunner : public queue::CommitListener {
   static void OnTimer(io::Timer* timer, void* context);
   static void OnSweep(io::Timer* timer, void* context);
   static void OnCommitTimer(io::Timer* timer, void* context);
-  // Unlinks segments nothing live needs any more (DESIGN §4: disk stays
-  // bounded), every kSweepIntervalMs.
+  // Unlinks segments nothing live needs any more and starts compacting the
+  // mostly-dead ones (DESIGN §4: disk stays bounded), every kSweepIntervalMs.
   void SweepSegments();
   void ArmTimer();
   void RunDue();
@@ -67,6 +68,7 @@ class QueueRunner : public queue::CommitListener {
   absl::flat_hash_map<uint64_t, int> pending_jobs_;  // jobs out per message
   // Failures of messages not yet finished, for their bounce.
   absl::flat_hash_map<uint64_t, std::vector<FailureReport>> failures_;
+  std::unique_ptr<queue::Compactor> compactor_;  // made in Start()
   io::Timer timer_;
   io::Timer sweep_timer_;
   io::Timer commit_timer_;
