@@ -542,5 +542,120 @@ TEST(FirstMessageIdTest, AboveHighestAndClockAndPrefixedByShard) {
   EXPECT_EQ(FirstMessageId(0, shard3 | 5000, 1000), 1000u);
 }
 
+// Compacted copies (queue_format §4.8): a copy replaces the message only at
+// its MessageMoved; a copy cut short by a crash is dropped.
+TEST_F(RecoveryTest, CopyWithoutMessageMovedIsDroppedAndTheOriginalStays) {
+  {
+    SpoolFileWriter out(dir_, 0);
+    WriteMessage(out, TestBegin(1, 2), "body");  // Segment 1.
+    out.Append(EncodeRecipientDelivered({TestOutcome(1, 0, 2)}));
+    out.Rotate();                                // Segment 2: the copy, cut short.
+    WriteMessage(out, TestBegin(1, 2), "body");
+    out.Append(EncodeRecipientDelivered({TestOutcome(1, 0, 2)}));
+  }
+  QueueIndex index;
+  RecoveryResult result = Recover(&index);
+  EXPECT_TRUE(result.clean());
+  EXPECT_EQ(result.abandoned_copies, 1u);
+  EXPECT_EQ(result.copies_replayed, 0u);
+  ASSERT_NE(index.Find(1), nullptr);
+  EXPECT_EQ(index.Find(1)->begin.segment, 1u);
+  EXPECT_EQ(index.Find(1)->recipients[0].state, RecipientState::kDelivered);
+  EXPECT_EQ(index.Find(1)->recipients[1].state, RecipientState::kPending);
+}
+
+TEST_F(RecoveryTest, CompleteCopyReplacesTheOriginalAndFreesItsSegment) {
+  RecipientOutcome failed = TestOutcome(1, 1, 5);
+  failed.response = "550 5.1.1 no such user";
+  {
+    SpoolFileWriter out(dir_, 0);
+    WriteMessage(out, TestBegin(1, 2), "body");  // Segment 1.
+    out.Append(EncodeRecipientFailed({failed}));
+    out.Rotate();                                // Segment 2: the copy.
+    WriteMessage(out, TestBegin(1, 2), "body");
+    out.Append(EncodeRecipientFailed({failed}));
+    out.Append(EncodeMessageMoved({1, 5}));
+    WriteMessage(out, TestBegin(2), "keeps segment 2 live");
+  }
+  QueueIndex index;
+  RecoveryResult result = Recover(&index);
+  EXPECT_TRUE(result.clean());
+  EXPECT_EQ(result.copies_replayed, 1u);
+  const MessageEntry* entry = index.Find(1);
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(entry->begin.segment, 2u);
+  EXPECT_EQ(entry->recipients[1].state, RecipientState::kFailed);
+  ASSERT_NE(index.FailedRecordsOf(1), nullptr);
+  EXPECT_EQ(index.FailedRecordsOf(1)->at(0).span.segment, 2u);
+  // Nothing live is left in segment 1; segment 2 waits for it to go.
+  EXPECT_EQ(result.dead_segments, std::vector<uint32_t>{1});
+  ASSERT_TRUE(RemoveDeadSegments(dir_, result.dead_segments, &index).ok());
+  QueueIndex again;
+  RecoveryResult second = Recover(&again);
+  EXPECT_TRUE(second.clean());
+  ASSERT_NE(again.Find(1), nullptr);
+  EXPECT_EQ(again.Find(1)->recipients[1].state, RecipientState::kFailed);
+}
+
+TEST_F(RecoveryTest, CopySupersedesOrphanedRecordsOfTheOriginal) {
+  {
+    SpoolFileWriter out(dir_, 0);
+    WriteMessage(out, TestBegin(1), "body");  // Segment 1, unlinked below.
+    out.Rotate();                             // Segment 2: a retry record.
+    out.Append(EncodeRecipientDeferred({TestOutcome(1, 0, 4), 1, 1'700'000'200'000}));
+    WriteMessage(out, TestBegin(2), "keeps segment 2 live");
+    out.Rotate();                             // Segment 3: the copy.
+    WriteMessage(out, TestBegin(1), "body");
+    out.Append(EncodeRecipientDeferred({TestOutcome(1, 0, 4), 1, 1'700'000'200'000}));
+    out.Append(EncodeMessageMoved({1, 5}));
+  }
+  std::filesystem::remove(SegmentPath(1));
+  QueueIndex index;
+  RecoveryResult result = Recover(&index);
+  EXPECT_TRUE(result.clean()) << result.damage.size();
+  EXPECT_TRUE(result.quarantined_ids.empty());
+  ASSERT_NE(index.Find(1), nullptr);
+  EXPECT_FALSE(index.Find(1)->quarantined);
+  EXPECT_EQ(index.Find(1)->recipients[0].next_attempt_ms, 1'700'000'200'000);
+  EXPECT_EQ(index.quarantined_count(), 0u);
+}
+
+TEST_F(RecoveryTest, LaterCopyWinsOverAnEarlierCopyWhoseRestIsGone) {
+  {
+    SpoolFileWriter out(dir_, 0);
+    out.Append(EncodeMessageBegin(TestBegin(1)));  // Segment 1: first copy's begin.
+    WriteMessage(out, TestBegin(2), "keeps segment 1 live");
+    out.Rotate();                                  // Segment 3 after the rotate below.
+    out.Rotate();
+    WriteMessage(out, TestBegin(1), "body");       // The second copy, complete.
+    out.Append(EncodeMessageMoved({1, 5}));
+  }
+  std::filesystem::remove(SegmentPath(2));  // The first copy's chunk and commit.
+  QueueIndex index;
+  RecoveryResult result = Recover(&index);
+  EXPECT_TRUE(result.clean());
+  ASSERT_NE(index.Find(1), nullptr);
+  EXPECT_EQ(index.Find(1)->begin.segment, 3u);
+  EXPECT_EQ(index.Find(1)->body_bytes, 4u);
+}
+
+TEST_F(RecoveryTest, CopyThatFailsItsBodyCheckQuarantines) {
+  {
+    SpoolFileWriter out(dir_, 0);
+    WriteMessage(out, TestBegin(1), "body");
+    out.Rotate();
+    out.Append(EncodeMessageBegin(TestBegin(1)));
+    out.Append(EncodeBodyChunk({1, 0, "bodY"}));
+    BodyTally tally;
+    tally.Add("body");
+    out.Append(EncodeMessageCommit(tally.Commit(1)));
+    out.Append(EncodeMessageMoved({1, 5}));
+  }
+  QueueIndex index;
+  RecoveryResult result = Recover(&index);
+  EXPECT_FALSE(result.clean());
+  EXPECT_EQ(result.quarantined_ids, std::vector<uint64_t>{1});
+}
+
 }  // namespace
 }  // namespace ringmta::queue
