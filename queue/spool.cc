@@ -27,7 +27,8 @@ absl::Status IoError(int32_t result, const std::string& what) {
 }  // namespace
 
 Spool::Spool(io::Reactor& reactor, SpoolOptions options, std::string shard_directory)
-    : reactor_(reactor), options_(std::move(options)),
+    : reactor_(reactor), options_(std::move(options)), ring_storage_(reactor),
+      storage_(options_.storage != nullptr ? *options_.storage : ring_storage_),
       shard_directory_(std::move(shard_directory)), retry_timer_(&Spool::OnRetryTimer, this) {}
 
 Spool::~Spool() {
@@ -55,8 +56,7 @@ io::Task<absl::StatusOr<std::unique_ptr<Spool>>> Spool::Open(io::Reactor& reacto
   if (error) co_return absl::PermissionDeniedError("cannot create " + directory + ": " + error.message());
   chmod(directory.c_str(), 0700);
   std::unique_ptr<Spool> spool(new Spool(reactor, std::move(options), directory));
-  int32_t directory_fd =
-      co_await io::OpenAt(reactor, AT_FDCWD, directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  int32_t directory_fd = co_await spool->storage_.OpenDirectory(directory);
   if (directory_fd < 0) co_return IoError(directory_fd, "open " + directory);
   spool->directory_fd_ = directory_fd;
   spool->next_number_ = first_segment;
@@ -78,26 +78,20 @@ io::Task<absl::StatusOr<Spool::Segment>> Spool::CreateSegment(uint32_t number) {
   std::string path = SegmentPath(number);
   // O_EXCL: a segment number is never used twice; finding the file means
   // our numbering is wrong, and writing over it could destroy queued mail.
-  int32_t fd = co_await io::OpenAt(reactor_, AT_FDCWD, path.c_str(),
-                                   O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+  int32_t fd = co_await storage_.Create(path);
   if (fd < 0) co_return IoError(fd, "create " + path);
   // Preallocate: appends then never extend the file, so fdatasync has no
   // size metadata to flush, and a full disk shows up here, not mid-message.
-  int32_t allocated = co_await io::Fallocate(reactor_, fd, 0, 0, options_.segment_bytes);
-  int32_t synced = allocated < 0 ? 0 : co_await io::Fdatasync(reactor_, fd);
+  int32_t allocated = co_await storage_.Allocate(fd, options_.segment_bytes);
+  int32_t synced = allocated < 0 ? 0 : co_await storage_.DataSync(fd);
   // The new directory entry must be durable too, or the file can vanish
   // after a power cut together with the mail acknowledged into it.
-  int32_t directory_synced = allocated < 0 || synced < 0
-                                 ? 0
-                                 : co_await io::MakeOperation(
-                                       reactor_, nullptr, io::kNoTimeout,
-                                       [fd = directory_fd_](io_uring_sqe* sqe) {
-                                         io_uring_prep_fsync(sqe, fd, 0);
-                                       });
+  int32_t directory_synced =
+      allocated < 0 || synced < 0 ? 0 : co_await storage_.SyncDirectory(directory_fd_);
   int32_t failure = allocated < 0 ? allocated : synced < 0 ? synced : directory_synced;
   if (failure < 0) {
-    co_await io::Close(reactor_, fd);
-    unlink(path.c_str());
+    co_await storage_.Close(fd);
+    storage_.Unlink(path);
     co_return IoError(failure, "preallocate " + path);
   }
   ++stats_.segments_created;
@@ -231,8 +225,8 @@ io::Task<absl::Status> Spool::WriteRound(std::vector<PendingWrite>& round) {
     size_t done = 0;
     while (done < write.batch.bytes.size()) {
       std::string_view rest = std::string_view(write.batch.bytes).substr(done);
-      int32_t written = co_await io::WriteAt(reactor_, write.segment.fd, rest,
-                                             write.batch.file_offset + done);
+      int32_t written =
+          co_await storage_.WriteAt(write.segment.fd, rest, write.batch.file_offset + done);
       if (written <= 0) {
         co_return IoError(written == 0 ? -EIO : written,
                           "write " + SegmentPath(write.segment.number));
@@ -272,7 +266,7 @@ io::Task<void> Spool::RunCommitter() {
     if (status.ok() && round_waiters != nullptr) {
       for (const Segment& segment : unsynced_) {
         int64_t sync_started_ns = MonotonicNowNs();
-        int32_t synced = co_await io::Fdatasync(reactor_, segment.fd);
+        int32_t synced = co_await storage_.DataSync(segment.fd);
         ++stats_.fdatasyncs;
         CurrentShardStats().Count(Counter::kQueueFdatasync);
         CurrentShardStats().Observe(Latency::kFdatasync, MonotonicNowNs() - sync_started_ns);
@@ -327,7 +321,7 @@ io::Task<bool> Spool::CloseRetired() {
     }
     Segment segment = retired_[i];
     retired_.erase(retired_.begin() + static_cast<std::ptrdiff_t>(i));
-    co_await io::Close(reactor_, segment.fd);
+    co_await storage_.Close(segment.fd);
     closed_any = true;
   }
   co_return closed_any;
@@ -344,14 +338,14 @@ io::Task<void> Spool::Close() {
     if (segment.fd >= 0) {
       // An unused spare holds nothing: remove it so the next start does
       // not have to replay an empty segment.
-      co_await io::Close(reactor_, segment.fd);
-      unlink(SegmentPath(segment.number).c_str());
+      co_await storage_.Close(segment.fd);
+      storage_.Unlink(SegmentPath(segment.number));
     }
   }
   spare_ = Segment{};
-  for (const Segment& segment : retired_) co_await io::Close(reactor_, segment.fd);
+  for (const Segment& segment : retired_) co_await storage_.Close(segment.fd);
   retired_.clear();
-  if (directory_fd_ >= 0) co_await io::Close(reactor_, std::exchange(directory_fd_, -1));
+  if (directory_fd_ >= 0) co_await storage_.Close(std::exchange(directory_fd_, -1));
 }
 
 }  // namespace ringmta::queue

@@ -23,6 +23,7 @@
 #include "mta/io/task.h"
 #include "mta/io/timer_wheel.h"
 #include "queue/log_writer.h"
+#include "queue/segment_storage.h"
 
 namespace ringmta::queue {
 
@@ -39,6 +40,9 @@ struct SpoolOptions {
   int64_t retry_create_ms = 1000;
   // Told of every segment the spool creates (the index tracks them).
   std::function<void(uint32_t segment)> on_segment_created;
+  // Where segment files live; null: the real file system through the ring.
+  // Tests substitute one that loses unsynced writes (power cut).
+  SegmentStorage* storage = nullptr;
 };
 
 // Where a logical record lives: segment number and its [offset, end_offset).
@@ -139,6 +143,8 @@ class Spool {
 
   io::Reactor& reactor_;
   const SpoolOptions options_;
+  RingSegmentStorage ring_storage_;
+  SegmentStorage& storage_;
   const std::string shard_directory_;
   int directory_fd_ = -1;
 
