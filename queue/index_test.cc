@@ -134,5 +134,52 @@ TEST(QueueIndexDeathTest, ForgettingALiveSegmentIsABug) {
   EXPECT_DEATH(index.ForgetSegment(1), "IsDead");
 }
 
+TEST(QueueIndexTest, LiveBytesFollowEnvelopesAndBodies) {
+  QueueIndex index;
+  index.AddMessage(Entry(1, 1, 1000));  // begin 100 bytes, chunk 1100 bytes
+  EXPECT_EQ(index.SegmentLiveBytes(1), 1200u);
+  index.MarkDeferred(1, 0, 2, 5, 1);
+  EXPECT_EQ(index.SegmentLiveBytes(2), 0u);  // Outcomes are not what compaction copies.
+  index.RemoveMessage(1, 2);
+  EXPECT_EQ(index.SegmentLiveBytes(1), 0u);
+}
+
+TEST(QueueIndexTest, FailedRecordsAreKeptUntilTheMessageGoes) {
+  QueueIndex index;
+  index.AddMessage(Entry(1, 1, 10, 2));
+  EXPECT_EQ(index.FailedRecordsOf(1), nullptr);
+  index.MarkFailed(1, 1, RecordSpan{2, 64, 128});
+  ASSERT_NE(index.FailedRecordsOf(1), nullptr);
+  EXPECT_EQ(index.FailedRecordsOf(1)->size(), 1u);
+  EXPECT_EQ(index.FailedRecordsOf(1)->at(0).recipient, 1u);
+  EXPECT_EQ(index.FailedRecordsOf(1)->at(0).span.offset, 64u);
+  EXPECT_EQ(index.Find(1)->recipients[1].state, RecipientState::kFailed);
+  index.RemoveMessage(1, 3);
+  EXPECT_EQ(index.FailedRecordsOf(1), nullptr);
+}
+
+TEST(QueueIndexTest, ReplacedMessageFreesItsOldSegmentWhichPinsTheNewOne) {
+  QueueIndex index;
+  for (uint32_t segment = 1; segment <= 3; ++segment) index.TrackSegment(segment);
+  index.AddMessage(Entry(1, 1, 10, 2));
+  index.MarkFailed(1, 1, RecordSpan{1, 300, 400});
+  MessageEntry copy = Entry(1, 3, 10, 2);
+  copy.recipients[1].state = RecipientState::kFailed;
+  FailedRecords failed;
+  failed.push_back(FailedRecord{1, RecordSpan{3, 500, 600}});
+  index.ReplaceMessage(std::move(copy), failed, 3);
+  EXPECT_EQ(index.SegmentLiveMessages(1), 0u);
+  EXPECT_EQ(index.SegmentLiveMessages(3), 1u);
+  EXPECT_EQ(index.SegmentLiveBytes(1), 0u);
+  EXPECT_EQ(index.queued_bytes(), 10u);
+  EXPECT_EQ(index.FailedRecordsOf(1)->at(0).span.segment, 3u);
+  EXPECT_EQ(index.DeadSegments(4), (std::vector<uint32_t>{1, 2}));
+  // Once the message is done, segment 3 still waits for segment 1.
+  index.RemoveMessage(1, 3);
+  EXPECT_EQ(index.DeadSegments(4), (std::vector<uint32_t>{1, 2}));
+  index.ForgetSegment(1);
+  EXPECT_EQ(index.DeadSegments(4), (std::vector<uint32_t>{2, 3}));
+}
+
 }  // namespace
 }  // namespace ringmta::queue
