@@ -101,10 +101,12 @@ class LossyStorage : public SegmentStorage {
                      O_CREAT | O_EXCL | O_WRONLY, 0600);
       CHECK(out >= 0);
       CHECK(ftruncate(out, static_cast<off_t>(file.durable_size)) == 0);
-      // Sparse: only the non-zero extents.
-      for (const auto& [offset, bytes] : file.durable) {
-        CHECK(pwrite(out, bytes.data(), bytes.size(), static_cast<off_t>(offset)) ==
-              static_cast<ssize_t>(bytes.size()));
+      // Sparse: only the pages that are not all zeros.
+      const std::string& bytes = file.durable;
+      for (size_t at = 0; at < bytes.size(); at += kPageBytes) {
+        const size_t n = std::min<size_t>(kPageBytes, bytes.size() - at);
+        if (bytes.find_first_not_of('\0', at) >= at + n) continue;
+        CHECK(pwrite(out, bytes.data() + at, n, static_cast<off_t>(at)) == static_cast<ssize_t>(n));
       }
       close(out);
     }
@@ -117,7 +119,7 @@ class LossyStorage : public SegmentStorage {
   };
   struct File {
     std::string path;
-    std::map<uint64_t, std::string> durable;  // offset -> bytes (non-overlapping runs)
+    std::string durable;  // The synced bytes from offset 0; beyond its end: zeros.
     std::vector<Write> pending;
     uint64_t size = 0;
     uint64_t durable_size = 0;
@@ -170,32 +172,10 @@ class LossyStorage : public SegmentStorage {
     file.durable_size = std::max(file.durable_size, offset + bytes.size());
   }
 
-  // Overlays bytes at offset onto a map of runs, byte-exactly.
-  static void Apply(std::map<uint64_t, std::string>& runs, uint64_t offset, const std::string& bytes) {
+  static void Apply(std::string& durable, uint64_t offset, const std::string& bytes) {
     if (bytes.empty()) return;
-    std::string merged = bytes;
-    uint64_t start = offset;
-    uint64_t end = offset + bytes.size();
-    auto it = runs.upper_bound(offset);
-    if (it != runs.begin()) --it;
-    while (it != runs.end() && it->first <= end) {
-      const uint64_t run_start = it->first;
-      const uint64_t run_end = run_start + it->second.size();
-      if (run_end < start) {
-        ++it;
-        continue;
-      }
-      if (run_start < start) {
-        merged = it->second.substr(0, start - run_start) + merged;
-        start = run_start;
-      }
-      if (run_end > end) {
-        merged += it->second.substr(it->second.size() - (run_end - end));
-        end = run_end;
-      }
-      it = runs.erase(it);
-    }
-    runs[start] = std::move(merged);
+    if (durable.size() < offset + bytes.size()) durable.resize(offset + bytes.size(), '\0');
+    durable.replace(offset, bytes.size(), bytes);
   }
 
   const uint64_t cut_after_ops_;
