@@ -263,6 +263,8 @@ TEST_F(CompactorTest, LongDeferredMailKeepsDiskWithinTwiceTheLiveData) {
                                    << stats.segments_chosen << " moved " << stats.messages_moved
                                    << " abandoned " << stats.copies_abandoned;
   EXPECT_GT(compactor_->stats().messages_moved, 0u);
+  std::printf("live %.1f MB, segment files %.1f MB on disk, %lu copies made\n", live / 1e6,
+              DiskBytes() / 1e6, static_cast<unsigned long>(stats.messages_moved));
   // Every deferred message is intact where the index now points.
   ASSERT_EQ(queue_.index.message_count(), deferred.size());
   for (const auto& [id, body] : deferred) {
@@ -305,6 +307,8 @@ TEST_F(CompactorTest, WithoutCompactionTheSameLoadHoldsFarMore) {
     Sync();
     Sweep();
   }
+  std::printf("without compaction: live %.1f MB, segment files %.1f MB on disk\n",
+              LiveBytes() / 1e6, DiskBytes() / 1e6);
   EXPECT_GT(DiskBytes(), 3 * LiveBytes());
 }
 
