@@ -155,12 +155,11 @@ io::Task<absl::Status> Compactor::MoveBatch(const std::vector<uint64_t>& ids) {
   for (size_t i = 0; i < ids.size() && status.ok() && !stopping_; ++i) {
     Copy copy;
     absl::StatusOr<bool> appended = co_await AppendCopy(ids[i], &copy);
-    if (!appended.ok()) {
-      status = appended.status();
-    } else if (*appended) {
+    if (appended.ok() && *appended) {
       copies.push_back(std::move(copy));
     } else {
-      ++stats_.copies_abandoned;
+      if (!appended.ok()) status = appended.status();
+      Abandon(copy);
     }
   }
   if (status.ok() && !copies.empty()) {
@@ -174,13 +173,30 @@ io::Task<absl::Status> Compactor::MoveBatch(const std::vector<uint64_t>& ids) {
   if (status.ok()) {
     for (Copy& copy : copies) Swap(copy);
   } else {
-    stats_.copies_abandoned += copies.size();
+    for (const Copy& copy : copies) Abandon(copy);
   }
   for (uint64_t id : ids) moving_.erase(id);
   co_return status;
 }
 
+void Compactor::Abandon(const Copy& copy) {
+  ++stats_.copies_abandoned;
+  // Whatever of the copy reached the log may be durable: if it outlived the
+  // message's own records it would replay as the message (a duplicate). So
+  // the message keeps its segments, and its MessageDone will pin them.
+  if (copy.id == 0 || queue_.index.Find(copy.id) == nullptr) return;
+  auto note = [&](uint32_t segment) {
+    if (segment != 0) queue_.index.NoteRecord(copy.id, segment);
+  };
+  note(copy.begin.segment);
+  for (size_t i = 0; i < copy.chunks.size(); ++i) note(copy.chunks[i].segment);
+  note(copy.commit_segment);
+  for (uint32_t segment : copy.outcome_segments) note(segment);
+  note(copy.moved_segment);
+}
+
 io::Task<absl::StatusOr<bool>> Compactor::AppendCopy(uint64_t id, Copy* copy) {
+  copy->id = id;
   const MessageEntry* entry = queue_.index.Find(id);
   if (entry == nullptr || entry->quarantined || entry->begin.segment == 0) co_return false;
   Spool& spool = *queue_.spool;
@@ -250,7 +266,6 @@ io::Task<absl::StatusOr<bool>> Compactor::AppendCopy(uint64_t id, Copy* copy) {
   location = co_await Put(EncodeMessageMoved({id, WallNowMs()}));
   if (!location.ok()) co_return location.status();
   copy->moved_segment = location->segment;
-  copy->id = id;
   co_return true;
 }
 

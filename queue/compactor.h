@@ -58,7 +58,7 @@ class Compactor {
   const CompactorStats& stats() const { return stats_; }
 
  private:
-  // A copy appended (not yet durable) and where its records went.
+  // A copy appended (not yet durable) and where its records went so far.
   struct Copy {
     uint64_t id = 0;
     RecordSpan begin;
@@ -89,6 +89,8 @@ class Compactor {
   // made (kUnavailable while the epoch holds), as a session would not.
   io::Task<absl::StatusOr<RecordLocation>> Put(const std::string& payload);
   void Swap(Copy& copy);
+  // A copy that will not be swapped in (write error, message changed).
+  void Abandon(const Copy& copy);
 
   io::Reactor& reactor_;
   ShardQueue& queue_;
