@@ -129,7 +129,9 @@ absl::Status RemoveDeadSegments(const std::string& shard_directory,
 // pinned dead (a MessageDone's, or a compacted copy's MessageMoved), and
 // each such step needs its own durable unlink first. Calls removed(segment)
 // for each one unlinked. Returns how many were.
-inline constexpr int kSweepRoundsMax = 64;
+// Each round is a blocking directory fsync on the shard's thread: 8 bound
+// the stall per sweep; a longer chain finishes in the next sweeps.
+inline constexpr int kSweepRoundsMax = 8;
 absl::StatusOr<size_t> RemoveDeadSegmentsFully(const std::string& shard_directory,
                                                uint32_t keep_from, QueueIndex* index,
                                                const std::function<void(uint32_t)>& removed);
