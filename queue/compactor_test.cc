@@ -384,6 +384,36 @@ TEST_F(CompactorTest, BusyMessagesStayWhereTheyAre) {
   EXPECT_EQ(ReadBody(*queue_.index.Find(ids[4])), Body(ids[4]));
 }
 
+TEST_F(CompactorTest, MessagesAreMovingOnlyWhileTheirCopyIsWritten) {
+  // The runner holds back dispatch of a Moving message: its locations are
+  // about to change. The mark must be up during the copy and gone after.
+  std::vector<uint64_t> ids = Accept(10);
+  for (uint64_t id : ids) Defer(id, 0, WallNowMs() + 3'600'000);
+  for (int round = 0; round < 2; ++round) {
+    for (uint64_t id : Accept(64)) {
+      Deliver(id, 0);
+      Done(id);
+    }
+  }
+  Sync();
+  bool done = false;
+  io::Spawn(*reactor_, tasks_, [](Compactor* compactor, uint32_t keep, bool* done) -> io::Task<void> {
+    (void)co_await compactor->RunPass(keep);
+    *done = true;
+  }(compactor_.get(), queue_.spool->current_segment(), &done));
+  auto any_moving = [&] {
+    for (uint64_t id : ids) {
+      if (compactor_->Moving(id)) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(io::RunUntil(*reactor_, [&] { return any_moving() || done; }));
+  EXPECT_TRUE(any_moving()) << "the pass ended without marking a message";
+  ASSERT_TRUE(io::RunUntil(*reactor_, [&] { return done; }));
+  EXPECT_FALSE(any_moving());
+  EXPECT_EQ(compactor_->stats().messages_moved, ids.size());
+}
+
 TEST_F(CompactorTest, CrashAfterTheCopyBeforeTheUnlinkReplaysEachMessageOnce) {
   std::vector<uint64_t> ids = Accept(30, 2);
   for (uint64_t id : ids) {
