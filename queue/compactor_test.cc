@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -27,6 +28,22 @@ namespace {
 
 constexpr size_t kBodyBytes = 60'000;  // One chunk each.
 
+// The real storage, whose next fdatasync can be made to fail (EIO) after
+// the write went through: the bytes are in the file, the spool must assume
+// they may not be.
+class FailingStorage : public RingSegmentStorage {
+ public:
+  using RingSegmentStorage::RingSegmentStorage;
+  io::Task<int32_t> DataSync(int fd) override {
+    if (fail_next_sync_) {
+      fail_next_sync_ = false;
+      co_return -EIO;
+    }
+    co_return co_await RingSegmentStorage::DataSync(fd);
+  }
+  bool fail_next_sync_ = false;
+};
+
 class CompactorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -44,6 +61,8 @@ class CompactorTest : public ::testing::Test {
     options.directory = root_;
     options.segment_bytes = kSegmentBytesMin;
     options.on_segment_created = [this](uint32_t segment) { queue_.index.TrackSegment(segment); };
+    storage_ = std::make_unique<FailingStorage>(*reactor_);
+    options.storage = storage_.get();
     queue_.spool = Run([](SpoolOptions options, io::Reactor* reactor)
                            -> io::Task<std::unique_ptr<Spool>> {
       auto spool = co_await Spool::Open(*reactor, options, 1);
@@ -212,6 +231,7 @@ class CompactorTest : public ::testing::Test {
   ShardQueue queue_;
   std::unique_ptr<SegmentReader> reader_;
   std::unique_ptr<Compactor> compactor_;
+  std::unique_ptr<FailingStorage> storage_;
   absl::flat_hash_set<uint64_t> busy_;
   uint64_t next_id_ = 1000;
 };
@@ -412,6 +432,50 @@ TEST_F(CompactorTest, MessagesAreMovingOnlyWhileTheirCopyIsWritten) {
   ASSERT_TRUE(io::RunUntil(*reactor_, [&] { return done; }));
   EXPECT_FALSE(any_moving());
   EXPECT_EQ(compactor_->stats().messages_moved, ids.size());
+}
+
+TEST_F(CompactorTest, CopyLeftByAFailedSyncNeverRevivesAFinishedMessage) {
+  const uint64_t moved = Accept(1)[0];
+  Defer(moved, 0, WallNowMs() + 3'600'000);
+  for (int round = 0; round < 2; ++round) {
+    for (uint64_t id : Accept(64)) {
+      Deliver(id, 0);
+      Done(id);
+    }
+  }
+  // Another message keeps the segment the copy will be written into alive.
+  const uint64_t keeper = Accept(1)[0];
+  Defer(keeper, 0, WallNowMs() + 3'600'000);
+  Sync();
+  const uint32_t copy_segment = queue_.spool->current_segment();
+  storage_->fail_next_sync_ = true;  // The copy's group commit fails.
+  EXPECT_FALSE(Compact().ok());
+  EXPECT_EQ(compactor_->stats().messages_moved, 0u);
+  EXPECT_GE(compactor_->stats().copies_abandoned, 1u);
+  // The message finishes; its own segments go, and so would the segment
+  // of its MessageDone once later mail moves the log on.
+  Deliver(moved, 0);
+  Done(moved);
+  const uint32_t done_segment = queue_.spool->current_segment();
+  for (int round = 0; round < 2; ++round) {
+    for (uint64_t id : Accept(64)) {
+      Deliver(id, 0);
+      Done(id);
+    }
+  }
+  Sync();
+  ASSERT_GT(queue_.spool->current_segment(), done_segment);
+  Sweep();
+  Sweep();
+  ASSERT_TRUE(std::filesystem::exists(Directory() + "/" + SegmentFileName(copy_segment)));
+  CloseSpool();
+  QueueIndex replayed;
+  auto result = ReplayShard(Directory(), 0, &replayed);
+  ASSERT_TRUE(result.ok()) << result.status();
+  // The copy written before the failed sync is on disk, but the message's
+  // MessageDone outlives it: it must not come back.
+  EXPECT_EQ(replayed.Find(moved), nullptr);
+  EXPECT_NE(replayed.Find(keeper), nullptr);
 }
 
 TEST_F(CompactorTest, CrashAfterTheCopyBeforeTheUnlinkReplaysEachMessageOnce) {
