@@ -1,0 +1,132 @@
+#include "tools/loadgen/load_options.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "tools/loadgen/message_builder.h"
+
+namespace ringmta::loadgen {
+
+const char kLoadUsage[] = R"(usage: loadgen --server HOST:PORT [options]
+SMTP load generator on the ringmta io_uring engine. Closed loop by default:
+every session sends its next message as soon as the last one is answered.
+  --server HOST:PORT     where to send (IPv4 or [IPv6])
+  --sessions N           concurrent connections (default 1)
+  --messages N           messages in total (default 1000)
+  --duration SECONDS     run for this long instead of --messages
+  --per-connection N     messages per connection, then QUIT and reconnect (0: no limit)
+  --rate N               open loop: start N messages/s (sessions are the pool)
+  --size BYTES           message size: 1024, 1K, 10K, 100K, 1M (default 1K)
+  --recipients N         recipients per message (default 1)
+  --threads N            threads, each with its own ring (default 1)
+  --bdat                 send BDAT LAST instead of DATA when CHUNKING is offered
+  --no-pipelining        one command at a time even when PIPELINING is offered
+  --timeout-ms N         per reply and per send (default 60000)
+  --helo NAME --from ADDRESS --to-domain DOMAIN
+  --json                 one JSON object on stdout instead of the text report
+Latency is per accepted message, from the last byte of the message (".") or
+BDAT LAST chunk handed to the kernel until the reply to it.
+)";
+
+namespace {
+
+bool TakeValue(const std::vector<std::string>& arguments, size_t* i, std::string_view name,
+               std::string* value) {
+  const std::string& argument = arguments[*i];
+  if (argument == name) {
+    if (*i + 1 >= arguments.size()) return false;
+    *value = arguments[++*i];
+    return true;
+  }
+  if (argument.size() > name.size() && argument.compare(0, name.size(), name) == 0 &&
+      argument[name.size()] == '=') {
+    *value = argument.substr(name.size() + 1);
+    return true;
+  }
+  return false;
+}
+
+absl::Status Bad(std::string_view flag, std::string_view value, std::string_view want) {
+  return absl::InvalidArgumentError(absl::StrCat(std::string(flag), ": ", std::string(want),
+                                                 ", got '", std::string(value), "'"));
+}
+
+}  // namespace
+
+absl::StatusOr<LoadOptions> ParseLoadOptions(const std::vector<std::string>& arguments,
+                                             bool* help) {
+  LoadOptions options;
+  *help = false;
+  for (size_t i = 0; i < arguments.size(); ++i) {
+    const std::string& argument = arguments[i];
+    std::string value;
+    int64_t number = 0;
+    if (argument == "--help" || argument == "-h") {
+      *help = true;
+    } else if (argument == "--bdat") {
+      options.bdat = true;
+    } else if (argument == "--no-pipelining") {
+      options.pipelining = false;
+    } else if (argument == "--json") {
+      options.json = true;
+    } else if (TakeValue(arguments, &i, "--server", &value)) {
+      options.server = value;
+    } else if (TakeValue(arguments, &i, "--sessions", &value)) {
+      if (!absl::SimpleAtoi(value, &number) || number < 1 || number > 100'000) {
+        return Bad("--sessions", value, "a number from 1 to 100000");
+      }
+      options.sessions = static_cast<int>(number);
+    } else if (TakeValue(arguments, &i, "--messages", &value)) {
+      if (!absl::SimpleAtoi(value, &number) || number < 1) {
+        return Bad("--messages", value, "a positive number");
+      }
+      options.messages = static_cast<uint64_t>(number);
+    } else if (TakeValue(arguments, &i, "--duration", &value)) {
+      if (!absl::SimpleAtod(value, &options.duration_s) || !(options.duration_s > 0)) {
+        return Bad("--duration", value, "positive seconds");
+      }
+    } else if (TakeValue(arguments, &i, "--per-connection", &value)) {
+      if (!absl::SimpleAtoi(value, &number) || number < 0) {
+        return Bad("--per-connection", value, "a number, 0 for no limit");
+      }
+      options.per_connection = static_cast<uint64_t>(number);
+    } else if (TakeValue(arguments, &i, "--rate", &value)) {
+      if (!absl::SimpleAtod(value, &options.rate_per_s) || !(options.rate_per_s > 0)) {
+        return Bad("--rate", value, "positive messages per second");
+      }
+    } else if (TakeValue(arguments, &i, "--size", &value)) {
+      if (!ParseSize(value, &options.size_bytes)) {
+        return Bad("--size", value, "a size such as 1024, 10K or 1M (at most 256M)");
+      }
+    } else if (TakeValue(arguments, &i, "--recipients", &value)) {
+      if (!absl::SimpleAtoi(value, &number) || number < 1 || number > 1000) {
+        return Bad("--recipients", value, "a number from 1 to 1000");
+      }
+      options.recipients = static_cast<int>(number);
+    } else if (TakeValue(arguments, &i, "--threads", &value)) {
+      if (!absl::SimpleAtoi(value, &number) || number < 1 || number > 64) {
+        return Bad("--threads", value, "a number from 1 to 64");
+      }
+      options.threads = static_cast<int>(number);
+    } else if (TakeValue(arguments, &i, "--timeout-ms", &value)) {
+      if (!absl::SimpleAtoi(value, &number) || number < 1) {
+        return Bad("--timeout-ms", value, "positive milliseconds");
+      }
+      options.timeout_ms = number;
+    } else if (TakeValue(arguments, &i, "--helo", &value)) {
+      options.helo = value;
+    } else if (TakeValue(arguments, &i, "--from", &value)) {
+      options.sender = value;
+    } else if (TakeValue(arguments, &i, "--to-domain", &value)) {
+      options.recipient_domain = value;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown or incomplete flag '", argument, "' (see --help)"));
+    }
+  }
+  if (options.threads > options.sessions) {
+    return absl::InvalidArgumentError("--threads: more threads than --sessions");
+  }
+  return options;
+}
+
+}  // namespace ringmta::loadgen

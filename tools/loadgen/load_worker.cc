@@ -1,0 +1,293 @@
+#include "tools/loadgen/load_worker.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "mta/io/operation.h"
+
+namespace ringmta::loadgen {
+namespace {
+
+// Receive buffers per thread: replies are small, so even 200 sessions use a
+// few of them at a time; 16 queued per socket pauses it (mta/io/socket.h).
+constexpr uint32_t kReceiveBuffers = 1024;
+constexpr uint32_t kReceiveBufferBytes = 4096;
+// Below this the Message-ID line and the rest of the message go out in one
+// send (one copy); above, two sends cost less than copying the body.
+constexpr size_t kCoalesceBytesMax = 64 * 1024;
+// Open loop: a message taken this long after it was due counts as late.
+constexpr int64_t kLateNs = 10'000'000;
+// A refused connection is retried after this pause, so a server that is
+// down turns messages into counted errors instead of a busy loop.
+constexpr int64_t kReconnectPauseMs = 10;
+
+std::string UpperFirstWord(const std::string& line) {
+  std::string word = line.substr(0, line.find(' '));
+  for (char& c : word) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return word;
+}
+
+}  // namespace
+
+int64_t MonotonicNs() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+LoadWorker::LoadWorker(const LoadOptions& options, const MessageBuilder& message,
+                       const io::SocketAddress& server, const WorkShare& share)
+    : options_(options), message_(message), server_(server), share_(share) {}
+
+absl::Status LoadWorker::Run() {
+  auto reactor = io::Reactor::Create();
+  if (!reactor.ok()) return reactor.status();
+  reactor_ = std::move(*reactor);
+  auto buffers =
+      io::BufferRing::Create(reactor_->ring(), 1, kReceiveBuffers, kReceiveBufferBytes);
+  if (!buffers.ok()) return buffers.status();
+  buffers_ = std::move(*buffers);
+  {
+    io::TaskGroup sessions;
+    for (int i = 0; i < share_.sessions; ++i) Spawn(*reactor_, sessions, Session());
+    while (!sessions.empty()) reactor_->RunOnce(-1);
+  }
+  buffers_.reset();
+  reactor_->Shutdown();
+  return absl::OkStatus();
+}
+
+io::Task<bool> LoadWorker::TakeMessage() {
+  for (;;) {
+    const int64_t now = MonotonicNs();
+    if (share_.deadline_ns != 0) {
+      if (now >= share_.deadline_ns) co_return false;
+    } else if (taken_ >= share_.messages) {
+      co_return false;
+    }
+    if (share_.rate_per_s <= 0) {
+      ++taken_;
+      co_return true;
+    }
+    // Open loop: message k is due at start + k / rate.
+    const double interval_ns = 1e9 / share_.rate_per_s;
+    const int64_t due_ns = share_.start_ns + static_cast<int64_t>(taken_ * interval_ns);
+    if (now >= due_ns) {
+      if (now - due_ns > kLateNs) ++stats_.late;
+      ++taken_;
+      co_return true;
+    }
+    const int64_t wait_ms = std::max<int64_t>(1, (due_ns - now) / 1'000'000);
+    co_await io::Sleep(*reactor_, nullptr, wait_ms);
+  }
+}
+
+io::Task<bool> LoadWorker::ReplyReader::Read(smtp::ServerReply* reply) {
+  for (;;) {
+    if (!unparsed.empty()) {
+      const smtp::ReplyParser::Step step = parser.Feed(unparsed);
+      unparsed.remove_prefix(std::min(step.consumed, unparsed.size()));
+      if (step.kind == smtp::ReplyParser::Step::Kind::kReply) {
+        *reply = parser.TakeReply();
+        co_return true;
+      }
+      if (step.kind == smtp::ReplyParser::Step::Kind::kError) co_return false;
+      if (step.consumed == 0) co_return false;  // no progress: never spin
+      continue;
+    }
+    const int32_t received = co_await socket.Receive(timeout_ms);
+    if (received <= 0) co_return false;
+    unparsed = socket.chunk();
+  }
+}
+
+io::Task<bool> LoadWorker::Open(io::Socket& socket, ReplyReader& reader,
+                                Capabilities* capabilities) {
+  const int connected = co_await io::Connect(*reactor_, nullptr, socket.fd(), server_.get(),
+                                             server_.length, options_.timeout_ms);
+  if (connected != 0) co_return false;
+  smtp::ServerReply reply;
+  if (!co_await reader.Read(&reply) || reply.code != 220) co_return false;
+  const std::string ehlo = absl::StrCat("EHLO ", options_.helo, "\r\n");
+  if (co_await socket.SendAll(ehlo, options_.timeout_ms) < 0) co_return false;
+  if (!co_await reader.Read(&reply) || reply.code != 250) co_return false;
+  for (size_t i = 1; i < reply.lines.size(); ++i) {
+    const std::string keyword = UpperFirstWord(reply.lines[i]);
+    if (keyword == "PIPELINING") capabilities->pipelining = true;
+    if (keyword == "CHUNKING") capabilities->chunking = true;
+    if (keyword == "SIZE") capabilities->size = true;
+  }
+  co_return true;
+}
+
+void LoadWorker::CountRefusal(const smtp::ServerReply& reply) {
+  if (reply.IsTransient()) {
+    ++stats_.transient;
+  } else {
+    ++stats_.permanent;
+  }
+}
+
+io::Task<bool> LoadWorker::SendMessage(io::Socket& socket, ReplyReader& reader,
+                                       const Capabilities& capabilities) {
+  ++stats_.attempted;
+  const bool bdat = options_.bdat && capabilities.chunking;
+  const bool pipelined = options_.pipelining && capabilities.pipelining;
+  const uint64_t size = message_.size_bytes();
+  const std::string id_line = message_.MessageIdLine(next_number_++, share_.thread_index);
+
+  // The commands, in order; each gets one reply. The last one is DATA, or
+  // BDAT whose chunk follows it.
+  std::vector<std::string> commands;
+  commands.push_back(absl::StrCat("MAIL FROM:<", options_.sender, ">",
+                                  capabilities.size ? absl::StrCat(" SIZE=", size) : "", "\r\n"));
+  for (int i = 0; i < options_.recipients; ++i) {
+    commands.push_back(absl::StrCat("RCPT TO:<rcpt", i, "@", options_.recipient_domain, ">\r\n"));
+  }
+  std::string_view body = bdat ? message_.rest() : message_.rest_with_terminator();
+  std::string last = bdat ? absl::StrCat("BDAT ", size, " LAST\r\n", id_line) : "DATA\r\n";
+  const bool coalesce = bdat && body.size() <= kCoalesceBytesMax;
+  if (coalesce) last.append(body);
+  commands.push_back(std::move(last));
+
+  std::vector<smtp::ServerReply> replies(commands.size());
+  int64_t sent_ns = 0;
+  if (pipelined) {
+    std::string group;
+    for (const std::string& command : commands) group += command;
+    if (co_await socket.SendAll(group, options_.timeout_ms) < 0) co_return false;
+    if (bdat && !coalesce && co_await socket.SendAll(body, options_.timeout_ms) < 0) {
+      co_return false;
+    }
+    sent_ns = MonotonicNs();
+    for (smtp::ServerReply& reply : replies) {
+      if (!co_await reader.Read(&reply)) co_return false;
+    }
+  } else {
+    for (size_t i = 0; i < commands.size(); ++i) {
+      if (co_await socket.SendAll(commands[i], options_.timeout_ms) < 0) co_return false;
+      const bool is_last = i + 1 == commands.size();
+      if (is_last && bdat && !coalesce && co_await socket.SendAll(body, options_.timeout_ms) < 0) {
+        co_return false;
+      }
+      if (is_last) sent_ns = MonotonicNs();
+      if (!co_await reader.Read(&replies[i])) co_return false;
+    }
+  }
+
+  const smtp::ServerReply& mail = replies.front();
+  int accepted_recipients = 0;
+  const smtp::ServerReply* first_refused_recipient = nullptr;
+  for (size_t i = 1; i + 1 < replies.size(); ++i) {
+    if (replies[i].IsPositive()) {
+      ++accepted_recipients;
+    } else {
+      if (first_refused_recipient == nullptr) first_refused_recipient = &replies[i];
+      ++(replies[i].IsTransient() ? stats_.rcpt_transient : stats_.rcpt_permanent);
+    }
+  }
+  smtp::ServerReply final_reply = std::move(replies.back());
+  if (!bdat && final_reply.code == 354) {
+    if (body.size() + id_line.size() <= kCoalesceBytesMax) {
+      std::string whole = id_line;
+      whole.append(body);
+      if (co_await socket.SendAll(whole, options_.timeout_ms) < 0) co_return false;
+    } else {
+      if (co_await socket.SendAll(id_line, options_.timeout_ms) < 0) co_return false;
+      if (co_await socket.SendAll(body, options_.timeout_ms) < 0) co_return false;
+    }
+    sent_ns = MonotonicNs();
+    if (!co_await reader.Read(&final_reply)) co_return false;
+  }
+  const int64_t answered_ns = MonotonicNs();
+
+  if (final_reply.IsPositive() && mail.IsPositive() && accepted_recipients > 0) {
+    ++stats_.accepted;
+    stats_.accepted_bytes += size;
+    stats_.ack_latency.Record(static_cast<uint64_t>(answered_ns - sent_ns));
+    co_return true;
+  }
+  // Refused: blame the earliest refusal (MAIL, then the recipients, then
+  // DATA or the end of data).
+  if (!mail.IsPositive()) {
+    CountRefusal(mail);
+  } else if (accepted_recipients == 0 && first_refused_recipient != nullptr) {
+    CountRefusal(*first_refused_recipient);
+  } else if (final_reply.IsTransient() || final_reply.IsPermanent()) {
+    CountRefusal(final_reply);
+  } else {
+    ++stats_.io_errors;  // a 2xx/3xx where a refusal or 250 belongs
+    co_return false;
+  }
+  // A transaction may still be open (MAIL accepted): reset it.
+  if (mail.IsPositive()) {
+    if (co_await socket.SendAll("RSET\r\n", options_.timeout_ms) < 0) co_return false;
+    smtp::ServerReply rset;
+    if (!co_await reader.Read(&rset) || !rset.IsPositive()) co_return false;
+  }
+  co_return true;
+}
+
+io::Task<void> LoadWorker::Session() {
+  bool have_message = co_await TakeMessage();
+  while (have_message) {
+    const int fd = socket(server_.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      ++stats_.attempted;
+      ++stats_.io_errors;
+      have_message = co_await TakeMessage();
+      continue;
+    }
+    // Commands and bodies are written whole; Nagle would only hold back the
+    // second of two back-to-back writes until an ACK.
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    io::Socket socket(*reactor_, *buffers_, fd, nullptr);
+    ReplyReader reader{socket, options_.timeout_ms, smtp::ReplyParser(), {}};
+    Capabilities capabilities;
+    bool usable = co_await Open(socket, reader, &capabilities);
+    if (!usable) {
+      // The claimed message could not even start.
+      ++stats_.attempted;
+      ++stats_.io_errors;
+      co_await socket.Close();
+      co_await io::Sleep(*reactor_, nullptr, kReconnectPauseMs);
+      have_message = co_await TakeMessage();
+      continue;
+    }
+    ++stats_.connections;
+    uint64_t sent_here = 0;
+    while (have_message && usable) {
+      const uint64_t attempted_before = stats_.attempted;
+      const uint64_t settled_before =
+          stats_.accepted + stats_.transient + stats_.permanent + stats_.io_errors;
+      usable = co_await SendMessage(socket, reader, capabilities);
+      // A message cut off by a broken connection is an I/O error.
+      if (stats_.accepted + stats_.transient + stats_.permanent + stats_.io_errors ==
+          settled_before && stats_.attempted > attempted_before) {
+        ++stats_.io_errors;
+      }
+      ++sent_here;
+      have_message = co_await TakeMessage();
+      if (options_.per_connection != 0 && sent_here >= options_.per_connection) break;
+    }
+    if (usable) {
+      if (co_await socket.SendAll("QUIT\r\n", options_.timeout_ms) >= 0) {
+        smtp::ServerReply bye;
+        co_await reader.Read(&bye);
+      }
+    }
+    co_await socket.Close();
+  }
+}
+
+}  // namespace ringmta::loadgen
