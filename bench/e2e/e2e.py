@@ -427,7 +427,8 @@ def print_tables(results, relays, repeat):
     for size, sessions in loads:
         runs_of = {relay: [r for r in results if r["relay"] == relay and r["size"] == size
                            and r["sessions"] == sessions] for relay in relays}
-        messages = next(r["messages"] for r in results if r["size"] == size)
+        messages = next(r["messages"] for r in results
+                        if r["size"] == size and r["sessions"] == sessions)
         print(f"\n{size} messages, {sessions} session(s), {messages:,} per run"
               + (f", median of {repeat}" if repeat > 1 else ""))
         print("| relay | " + " | ".join(title for title, _, _ in COLUMNS) + " | lost |")
