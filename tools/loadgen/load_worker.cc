@@ -137,84 +137,99 @@ void LoadWorker::CountRefusal(const smtp::ServerReply& reply) {
   }
 }
 
-io::Task<bool> LoadWorker::SendMessage(io::Socket& socket, ReplyReader& reader,
-                                       const Capabilities& capabilities) {
-  ++stats_.attempted;
-  const bool bdat = options_.bdat && capabilities.chunking;
-  const bool pipelined = options_.pipelining && capabilities.pipelining;
+LoadWorker::Transaction LoadWorker::BuildTransaction(const Capabilities& capabilities) {
+  Transaction txn;
+  txn.bdat = options_.bdat && capabilities.chunking;
   const uint64_t size = message_.size_bytes();
-  const std::string id_line = message_.MessageIdLine(next_number_++, share_.thread_index);
-
-  // The commands, in order; each gets one reply. The last one is DATA, or
-  // BDAT whose chunk follows it.
-  std::vector<std::string> commands;
-  commands.push_back(absl::StrCat("MAIL FROM:<", options_.sender, ">",
-                                  capabilities.size ? absl::StrCat(" SIZE=", size) : "", "\r\n"));
+  txn.id_line = message_.MessageIdLine(next_number_++, share_.thread_index);
+  txn.body = txn.bdat ? message_.rest() : message_.rest_with_terminator();
+  txn.commands.push_back(absl::StrCat("MAIL FROM:<", options_.sender, ">",
+                                      capabilities.size ? absl::StrCat(" SIZE=", size) : "",
+                                      "\r\n"));
   for (int i = 0; i < options_.recipients; ++i) {
-    commands.push_back(absl::StrCat("RCPT TO:<rcpt", i, "@", options_.recipient_domain, ">\r\n"));
+    txn.commands.push_back(
+        absl::StrCat("RCPT TO:<rcpt", i, "@", options_.recipient_domain, ">\r\n"));
   }
-  std::string_view body = bdat ? message_.rest() : message_.rest_with_terminator();
-  std::string last = bdat ? absl::StrCat("BDAT ", size, " LAST\r\n", id_line) : "DATA\r\n";
-  const bool coalesce = bdat && body.size() <= kCoalesceBytesMax;
-  if (coalesce) last.append(body);
-  commands.push_back(std::move(last));
+  // BDAT's chunk follows its command at once (RFC 3030 §2); a small one
+  // joins it in the same write.
+  std::string last = txn.bdat ? absl::StrCat("BDAT ", size, " LAST\r\n", txn.id_line) : "DATA\r\n";
+  txn.body_in_last_command = txn.bdat && txn.body.size() <= kCoalesceBytesMax;
+  if (txn.body_in_last_command) last.append(txn.body);
+  txn.commands.push_back(std::move(last));
+  txn.replies.resize(txn.commands.size());
+  return txn;
+}
 
-  std::vector<smtp::ServerReply> replies(commands.size());
-  int64_t sent_ns = 0;
+io::Task<bool> LoadWorker::Exchange(io::Socket& socket, ReplyReader& reader, bool pipelined,
+                                    Transaction& txn) {
+  const bool body_after_last = txn.bdat && !txn.body_in_last_command;
   if (pipelined) {
+    // RFC 2920 §3.1: the whole group in one write, then every reply.
     std::string group;
-    for (const std::string& command : commands) group += command;
+    for (const std::string& command : txn.commands) group += command;
     if (co_await socket.SendAll(group, options_.timeout_ms) < 0) co_return false;
-    if (bdat && !coalesce && co_await socket.SendAll(body, options_.timeout_ms) < 0) {
+    if (body_after_last && co_await socket.SendAll(txn.body, options_.timeout_ms) < 0) {
       co_return false;
     }
-    sent_ns = MonotonicNs();
-    for (smtp::ServerReply& reply : replies) {
+    txn.sent_ns = MonotonicNs();
+    for (smtp::ServerReply& reply : txn.replies) {
       if (!co_await reader.Read(&reply)) co_return false;
     }
-  } else {
-    for (size_t i = 0; i < commands.size(); ++i) {
-      if (co_await socket.SendAll(commands[i], options_.timeout_ms) < 0) co_return false;
-      const bool is_last = i + 1 == commands.size();
-      if (is_last && bdat && !coalesce && co_await socket.SendAll(body, options_.timeout_ms) < 0) {
-        co_return false;
-      }
-      if (is_last) sent_ns = MonotonicNs();
-      if (!co_await reader.Read(&replies[i])) co_return false;
-    }
+    co_return true;
   }
+  for (size_t i = 0; i < txn.commands.size(); ++i) {
+    if (co_await socket.SendAll(txn.commands[i], options_.timeout_ms) < 0) co_return false;
+    const bool is_last = i + 1 == txn.commands.size();
+    if (is_last && body_after_last && co_await socket.SendAll(txn.body, options_.timeout_ms) < 0) {
+      co_return false;
+    }
+    if (is_last) txn.sent_ns = MonotonicNs();
+    if (!co_await reader.Read(&txn.replies[i])) co_return false;
+  }
+  co_return true;
+}
 
-  const smtp::ServerReply& mail = replies.front();
-  int accepted_recipients = 0;
-  const smtp::ServerReply* first_refused_recipient = nullptr;
-  for (size_t i = 1; i + 1 < replies.size(); ++i) {
-    if (replies[i].IsPositive()) {
-      ++accepted_recipients;
-    } else {
-      if (first_refused_recipient == nullptr) first_refused_recipient = &replies[i];
-      ++(replies[i].IsTransient() ? stats_.rcpt_transient : stats_.rcpt_permanent);
-    }
+io::Task<bool> LoadWorker::SendData(io::Socket& socket, ReplyReader& reader, Transaction& txn,
+                                    smtp::ServerReply* final_reply) {
+  if (txn.body.size() + txn.id_line.size() <= kCoalesceBytesMax) {
+    std::string whole = txn.id_line;
+    whole.append(txn.body);
+    if (co_await socket.SendAll(whole, options_.timeout_ms) < 0) co_return false;
+  } else {
+    if (co_await socket.SendAll(txn.id_line, options_.timeout_ms) < 0) co_return false;
+    if (co_await socket.SendAll(txn.body, options_.timeout_ms) < 0) co_return false;
   }
-  smtp::ServerReply final_reply = std::move(replies.back());
-  if (!bdat && final_reply.code == 354) {
-    if (body.size() + id_line.size() <= kCoalesceBytesMax) {
-      std::string whole = id_line;
-      whole.append(body);
-      if (co_await socket.SendAll(whole, options_.timeout_ms) < 0) co_return false;
-    } else {
-      if (co_await socket.SendAll(id_line, options_.timeout_ms) < 0) co_return false;
-      if (co_await socket.SendAll(body, options_.timeout_ms) < 0) co_return false;
-    }
-    sent_ns = MonotonicNs();
-    if (!co_await reader.Read(&final_reply)) co_return false;
+  txn.sent_ns = MonotonicNs();
+  co_return co_await reader.Read(final_reply);
+}
+
+io::Task<LoadWorker::Outcome> LoadWorker::Transact(io::Socket& socket, ReplyReader& reader,
+                                                   const Capabilities& capabilities) {
+  Transaction txn = BuildTransaction(capabilities);
+  const bool pipelined = options_.pipelining && capabilities.pipelining;
+  if (!co_await Exchange(socket, reader, pipelined, txn)) co_return Outcome::kBroken;
+  smtp::ServerReply final_reply = std::move(txn.replies.back());
+  if (!txn.bdat && final_reply.code == 354) {
+    if (!co_await SendData(socket, reader, txn, &final_reply)) co_return Outcome::kBroken;
   }
   const int64_t answered_ns = MonotonicNs();
 
+  const smtp::ServerReply& mail = txn.replies.front();
+  int accepted_recipients = 0;
+  const smtp::ServerReply* first_refused_recipient = nullptr;
+  for (size_t i = 1; i + 1 < txn.replies.size(); ++i) {
+    if (txn.replies[i].IsPositive()) {
+      ++accepted_recipients;
+      continue;
+    }
+    if (first_refused_recipient == nullptr) first_refused_recipient = &txn.replies[i];
+    ++(txn.replies[i].IsTransient() ? stats_.rcpt_transient : stats_.rcpt_permanent);
+  }
   if (final_reply.IsPositive() && mail.IsPositive() && accepted_recipients > 0) {
     ++stats_.accepted;
-    stats_.accepted_bytes += size;
-    stats_.ack_latency.Record(static_cast<uint64_t>(answered_ns - sent_ns));
-    co_return true;
+    stats_.accepted_bytes += message_.size_bytes();
+    stats_.ack_latency.Record(static_cast<uint64_t>(answered_ns - txn.sent_ns));
+    co_return Outcome::kAccepted;
   }
   // Refused: blame the earliest refusal (MAIL, then the recipients, then
   // DATA or the end of data).
@@ -225,16 +240,15 @@ io::Task<bool> LoadWorker::SendMessage(io::Socket& socket, ReplyReader& reader,
   } else if (final_reply.IsTransient() || final_reply.IsPermanent()) {
     CountRefusal(final_reply);
   } else {
-    ++stats_.io_errors;  // a 2xx/3xx where a refusal or 250 belongs
-    co_return false;
+    co_return Outcome::kBroken;  // a 2xx/3xx where a refusal or 250 belongs
   }
   // A transaction may still be open (MAIL accepted): reset it.
   if (mail.IsPositive()) {
-    if (co_await socket.SendAll("RSET\r\n", options_.timeout_ms) < 0) co_return false;
+    if (co_await socket.SendAll("RSET\r\n", options_.timeout_ms) < 0) co_return Outcome::kLost;
     smtp::ServerReply rset;
-    if (!co_await reader.Read(&rset) || !rset.IsPositive()) co_return false;
+    if (!co_await reader.Read(&rset) || !rset.IsPositive()) co_return Outcome::kLost;
   }
-  co_return true;
+  co_return Outcome::kRefused;
 }
 
 io::Task<void> LoadWorker::Session() {
@@ -267,15 +281,12 @@ io::Task<void> LoadWorker::Session() {
     ++stats_.connections;
     uint64_t sent_here = 0;
     while (have_message && usable) {
-      const uint64_t attempted_before = stats_.attempted;
-      const uint64_t settled_before =
-          stats_.accepted + stats_.transient + stats_.permanent + stats_.io_errors;
-      usable = co_await SendMessage(socket, reader, capabilities);
-      // A message cut off by a broken connection is an I/O error.
-      if (stats_.accepted + stats_.transient + stats_.permanent + stats_.io_errors ==
-          settled_before && stats_.attempted > attempted_before) {
-        ++stats_.io_errors;
-      }
+      ++stats_.attempted;
+      const Outcome outcome = co_await Transact(socket, reader, capabilities);
+      // A message cut off by a broken connection is an I/O error; one
+      // refused before the connection broke is already counted.
+      if (outcome == Outcome::kBroken) ++stats_.io_errors;
+      usable = outcome == Outcome::kAccepted || outcome == Outcome::kRefused;
       ++sent_here;
       have_message = co_await TakeMessage();
       if (options_.per_connection != 0 && sent_here >= options_.per_connection) break;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "mta/io/buffer_ring.h"
@@ -63,14 +64,38 @@ class LoadWorker {
     io::Task<bool> Read(smtp::ServerReply* reply);
   };
 
+  // One message: its commands, replies and when its last byte went out.
+  struct Transaction {
+    bool bdat = false;
+    bool body_in_last_command = false;  // BDAT with a small chunk: one write
+    std::string id_line;
+    std::string_view body;
+    std::vector<std::string> commands;  // MAIL, RCPT..., DATA or BDAT
+    std::vector<smtp::ServerReply> replies;  // one per command
+    int64_t sent_ns = 0;
+  };
+  enum class Outcome {
+    kAccepted,  // 250 to the end of data
+    kRefused,   // counted as 4xx/5xx; the connection is still usable
+    kLost,      // counted as refused, then the connection broke
+    kBroken,    // not counted: the connection broke or made no sense
+  };
+
   io::Task<void> Session();
   // Claims the next message: false when the run is over. Open loop: waits
   // until one is due.
   io::Task<bool> TakeMessage();
   io::Task<bool> Open(io::Socket& socket, ReplyReader& reader, Capabilities* capabilities);
-  // Sends one claimed message and counts its outcome; false if the
-  // connection can no longer be used.
-  io::Task<bool> SendMessage(io::Socket& socket, ReplyReader& reader,
+  Transaction BuildTransaction(const Capabilities& capabilities);
+  // Sends the commands (as one group when pipelining) and reads a reply to
+  // each; false if the connection broke.
+  io::Task<bool> Exchange(io::Socket& socket, ReplyReader& reader, bool pipelined,
+                          Transaction& txn);
+  // After 354: the message and its terminating dot, then the final reply.
+  io::Task<bool> SendData(io::Socket& socket, ReplyReader& reader, Transaction& txn,
+                          smtp::ServerReply* final_reply);
+  // Sends one claimed message and counts accepted or refused.
+  io::Task<Outcome> Transact(io::Socket& socket, ReplyReader& reader,
                              const Capabilities& capabilities);
   void CountRefusal(const smtp::ServerReply& reply);
 

@@ -2,9 +2,12 @@
 // loopback: every message the load generator counts as accepted is one the
 // sink counted, and refusals the sink chose come back in the right class.
 // No timing is asserted.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -188,6 +191,85 @@ TEST(LoadgenSinkSmokeTest, ServerThatIsGoneIsCountedAsErrors) {
   EXPECT_EQ(JsonNumber(report, "attempted"), 5) << report;
   EXPECT_EQ(JsonNumber(report, "io_errors"), 5) << report;
   EXPECT_EQ(JsonNumber(report, "accepted"), 0) << report;
+}
+
+TEST(LoadgenSinkSmokeTest, TarpitDelaysShowInTheAckLatency) {
+  SinkProcess sink("tarpit", {"--greeting-delay-ms", "30", "--reply-delay-ms", "30"});
+  const std::string port = sink.WaitForPort();
+  ASSERT_FALSE(port.empty()) << "sink did not start";
+  const std::string report = RunLoadgen(port, {"--messages", "10"});
+  const std::string counts = sink.Stop();
+  EXPECT_EQ(JsonNumber(report, "accepted"), 10) << report;
+  EXPECT_EQ(JsonNumber(counts, "messages"), 10) << counts;
+  // A lower bound only (a slow machine makes it larger, never smaller);
+  // a little slack for the 1 ms timer tick.
+  EXPECT_GE(JsonNumber(report, "p50"), 28) << report;
+}
+
+// Reads one whole SMTP reply (through the line "NNN text") from `fd`.
+std::string ReadReply(int fd) {
+  std::string text;
+  char buffer[1024];
+  for (;;) {
+    const size_t line_start = text.rfind("\r\n", text.size() >= 2 ? text.size() - 3 : 0);
+    const size_t last = line_start == std::string::npos ? 0 : line_start + 2;
+    if (text.size() >= last + 4 && text.compare(text.size() - 2, 2, "\r\n") == 0 &&
+        text[last + 3] == ' ') {
+      return text;
+    }
+    const ssize_t got = read(fd, buffer, sizeof(buffer));
+    if (got <= 0) return text;
+    text.append(buffer, static_cast<size_t>(got));
+  }
+}
+
+std::string EhloReply(const std::string& port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(std::stoi(port)));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string reply;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
+    ReadReply(fd);  // 220
+    const std::string ehlo = "EHLO client.test\r\n";
+    if (write(fd, ehlo.data(), ehlo.size()) == static_cast<ssize_t>(ehlo.size())) {
+      reply = ReadReply(fd);
+    }
+  }
+  close(fd);
+  return reply;
+}
+
+TEST(LoadgenSinkSmokeTest, OffersStartTlsOnlyWithACertificate) {
+  const std::string cert = TempPath("sink-cert.pem");
+  const std::string key = TempPath("sink-key.pem");
+  const pid_t openssl = Spawn({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                               "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out",
+                               cert, "-days", "1", "-subj", "/CN=sink.test"},
+                              -1);
+  if (openssl <= 0 || WaitExit(openssl) != 0) GTEST_SKIP() << "openssl cannot make a certificate";
+  {
+    SinkProcess sink("tls", {"--tls-cert", cert, "--tls-key", key});
+    const std::string port = sink.WaitForPort();
+    ASSERT_FALSE(port.empty()) << "sink did not start with a certificate";
+    EXPECT_NE(EhloReply(port).find("STARTTLS"), std::string::npos);
+    sink.Stop();
+  }
+  SinkProcess plain("no-tls");
+  const std::string port = plain.WaitForPort();
+  ASSERT_FALSE(port.empty());
+  const std::string reply = EhloReply(port);
+  EXPECT_NE(reply.find("PIPELINING"), std::string::npos) << reply;
+  EXPECT_EQ(reply.find("STARTTLS"), std::string::npos) << reply;
+  plain.Stop();
+}
+
+TEST(LoadgenSinkSmokeTest, UnreadableCertificateStopsTheSink) {
+  const pid_t sink = Spawn({Runfile("tools/sink/sink"), "--tls-cert", "/nonexistent/cert.pem",
+                            "--tls-key", "/nonexistent/key.pem"},
+                           -1);
+  EXPECT_EQ(WaitExit(sink), 2);
 }
 
 TEST(LoadgenSinkSmokeTest, BadFlagsAreRefusedWithExitCode2) {
