@@ -356,7 +356,7 @@ def peer_installed(peer):
 
 # ---- one run ----
 
-def run_once(tools, workdir, relay_class, size, sessions, messages):
+def run_once(tools, workdir, relay_class, size, sessions, messages, rate):
     sink = Sink(tools, workdir)
     relay = None
     try:
@@ -366,7 +366,8 @@ def run_once(tools, workdir, relay_class, size, sessions, messages):
         started = time.monotonic()
         load = subprocess.run(
             [tools["loadgen"], "--json", "--server", f"127.0.0.1:{relay.port}",
-             "--sessions", str(sessions), "--messages", str(messages), "--size", size],
+             "--sessions", str(sessions), "--messages", str(messages), "--size", size]
+            + (["--rate", str(rate)] if rate else []),
             capture_output=True, text=True, timeout=1800)
         if load.returncode != 0:
             raise RuntimeError(f"loadgen failed: {load.stderr.strip()}")
@@ -394,7 +395,7 @@ def run_once(tools, workdir, relay_class, size, sessions, messages):
     accepted = report["accepted"]
     return {
         "relay": relay_class.name, "size": size, "sessions": sessions, "messages": messages,
-        "accepted": accepted, "refused": report["transient"] + report["permanent"],
+        "rate": rate, "accepted": accepted, "late": report["late"], "refused": report["transient"] + report["permanent"],
         "io_errors": report["io_errors"], "sink_messages": counts["messages"],
         "msgs_per_s": report["msgs_per_s"], "mb_per_s": report["mb_per_s"],
         "delivered_per_s": counts["messages"] / drained if drained > 0 else 0.0,
@@ -429,10 +430,13 @@ def print_tables(results, relays, repeat):
                            and r["sessions"] == sessions] for relay in relays}
         messages = next(r["messages"] for r in results
                         if r["size"] == size and r["sessions"] == sessions)
+        rate = next(r["rate"] for r in results if r["size"] == size)
         print(f"\n{size} messages, {sessions} session(s), {messages:,} per run"
+              + (f", open loop at {rate:g} msgs/s" if rate else ", closed loop")
               + (f", median of {repeat}" if repeat > 1 else ""))
-        print("| relay | " + " | ".join(title for title, _, _ in COLUMNS) + " | lost |")
-        print("|---|" + "---:|" * (len(COLUMNS) + 1))
+        print("| relay | " + " | ".join(title for title, _, _ in COLUMNS)
+              + " | refused+errors | late | lost |")
+        print("|---|" + "---:|" * (len(COLUMNS) + 3))
         medians = {}
         for relay in relays:
             runs = runs_of[relay]
@@ -442,7 +446,9 @@ def print_tables(results, relays, repeat):
             cells = [("n/a" if medians[relay][key] is None else fmt.format(medians[relay][key]))
                      for _, key, fmt in COLUMNS]
             lost = sum(max(0, r["accepted"] - r["sink_messages"]) for r in runs)
-            print(f"| {relay} | " + " | ".join(cells) + f" | {lost} |")
+            failed = sum(r["refused"] + r["io_errors"] for r in runs)
+            late = sum(r["late"] for r in runs)
+            print(f"| {relay} | " + " | ".join(cells) + f" | {failed} | {late} | {lost} |")
         for peer in relays[1:]:
             if peer in medians and "ringmta" in medians:
                 ours, theirs = medians["ringmta"], medians[peer]
@@ -467,6 +473,8 @@ def main():
     parser.add_argument("--sizes", help="comma-separated sizes, e.g. 1K,10K (overrides the matrix)")
     parser.add_argument("--sessions", help="comma-separated session counts, e.g. 1,20")
     parser.add_argument("--messages", type=int, help="messages per run (overrides the matrix)")
+    parser.add_argument("--rate", type=float,
+                        help="open loop: offer this many msgs/s (the sessions are the pool)")
     parser.add_argument("--bin-dir", required=True, help="holds ringmta, loadgen and sink")
     parser.add_argument("--workdir", default="/tmp", help="parent of the temporary spools")
     parser.add_argument("--json-out", help="append every run as one JSON line here")
@@ -504,7 +512,8 @@ def main():
                     for relay in relays:
                         log(f"round {round_index + 1}/{args.repeat}: {relay}, {size} x "
                             f"{messages} over {sessions} session(s)")
-                        run = run_once(tools, workdir, RELAYS[relay], size, sessions, messages)
+                        run = run_once(tools, workdir, RELAYS[relay], size, sessions, messages,
+                                       args.rate)
                         run["round"] = round_index
                         results.append(run)
                         if args.json_out:
