@@ -201,7 +201,8 @@ class Sink:
 class Ringmta:
     name = "ringmta"
 
-    def __init__(self, tools, workdir, sink_port):
+    def __init__(self, tools, workdir, sink):
+        sink_port = sink.port
         self.spool = tempfile.mkdtemp(prefix="ringmta-spool-", dir=workdir)
         self.log_path = self.spool + ".log"
         self.metrics_port = free_port() if tools["metrics"] else None
@@ -273,7 +274,8 @@ class Postfix:
     shipped: cleanup(8) fsyncs the queue file before smtpd answers 250."""
     name = "postfix"
 
-    def __init__(self, tools, workdir, sink_port):
+    def __init__(self, tools, workdir, sink):
+        sink_port = sink.port
         self.dir = tempfile.mkdtemp(prefix="postfix-", dir=workdir)
         self.port = free_port()
         conf, queue, data = (os.path.join(self.dir, d) for d in ("conf", "queue", "data"))
@@ -342,7 +344,26 @@ class Postfix:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-RELAYS = {"ringmta": Ringmta, "postfix": Postfix}
+class Direct:
+    """No relay: the load generator straight into the sink. The kit's own
+    ceiling on this machine at this moment; its CPU and memory are the
+    sink's."""
+    name = "direct"
+
+    def __init__(self, tools, workdir, sink):
+        self.port, self.pid = sink.port, sink.process.pid
+
+    def peak_rss_kib(self):
+        return status_kib(self.pid, "VmHWM")
+
+    def fdatasync_counters(self):
+        return None
+
+    def stop(self):
+        pass
+
+
+RELAYS = {"ringmta": Ringmta, "postfix": Postfix, "direct": Direct}
 
 
 def peer_installed(peer):
@@ -360,7 +381,7 @@ def run_once(tools, workdir, relay_class, size, sessions, messages, rate):
     sink = Sink(tools, workdir)
     relay = None
     try:
-        relay = relay_class(tools, workdir, sink.port)
+        relay = relay_class(tools, workdir, sink)
         cpu_before = tree_cpu_seconds(relay.pid)
         syncs_before = relay.fdatasync_counters()
         started = time.monotonic()
@@ -450,7 +471,7 @@ def print_tables(results, relays, repeat):
             late = sum(r["late"] for r in runs)
             print(f"| {relay} | " + " | ".join(cells) + f" | {failed} | {late} | {lost} |")
         for peer in relays[1:]:
-            if peer in medians and "ringmta" in medians:
+            if peer != "direct" and peer in medians and "ringmta" in medians:
                 ours, theirs = medians["ringmta"], medians[peer]
                 def ratio(key, higher_is_better=True):
                     a, b = ours.get(key), theirs.get(key)
@@ -469,6 +490,8 @@ def main():
     matrix.add_argument("--full", action="store_true", help="1K/10K/100K/1M x 1/20/200 sessions")
     parser.add_argument("--vs", action="append", default=[], choices=PEERS,
                         help="also run the identical load through this peer (repeatable)")
+    parser.add_argument("--direct", action="store_true",
+                        help="also run each load straight into the sink (the kit's ceiling)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per load and relay (medians)")
     parser.add_argument("--sizes", help="comma-separated sizes, e.g. 1K,10K (overrides the matrix)")
     parser.add_argument("--sessions", help="comma-separated session counts, e.g. 1,20")
@@ -497,7 +520,7 @@ def main():
     sizes = args.sizes.split(",") if args.sizes else (FULL_SIZES if args.full else QUICK_SIZES)
     sessions_list = ([int(s) for s in args.sessions.split(",")] if args.sessions else SESSIONS)
     per_sessions = FULL_MESSAGES if args.full else QUICK_MESSAGES
-    relays = ["ringmta"] + args.vs
+    relays = ["ringmta"] + args.vs + (["direct"] if args.direct else [])
     workdir = tempfile.mkdtemp(prefix="ringmta-e2e-", dir=args.workdir)
     os.chmod(workdir, 0o755)  # a peer's unprivileged daemons must reach their queue
     results = []
