@@ -416,7 +416,8 @@ def run_once(tools, workdir, relay_class, size, sessions, messages, rate):
     accepted = report["accepted"]
     return {
         "relay": relay_class.name, "size": size, "sessions": sessions, "messages": messages,
-        "rate": rate, "accepted": accepted, "late": report["late"], "refused": report["transient"] + report["permanent"],
+        "rate": rate, "accepted": accepted, "late": report["late"],
+        "refused": report["transient"] + report["permanent"],
         "io_errors": report["io_errors"], "sink_messages": counts["messages"],
         "msgs_per_s": report["msgs_per_s"], "mb_per_s": report["mb_per_s"],
         "delivered_per_s": counts["messages"] / drained if drained > 0 else 0.0,
@@ -486,7 +487,8 @@ def print_tables(results, relays, repeat):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     matrix = parser.add_mutually_exclusive_group()
-    matrix.add_argument("--quick", action="store_true", help="1K and 100K x 1/20/200 sessions (default)")
+    matrix.add_argument("--quick", action="store_true",
+                        help="1K and 100K x 1/20/200 sessions (default)")
     matrix.add_argument("--full", action="store_true", help="1K/10K/100K/1M x 1/20/200 sessions")
     parser.add_argument("--vs", action="append", default=[], choices=PEERS,
                         help="also run the identical load through this peer (repeatable)")

@@ -47,7 +47,8 @@ int Main(int argc, char** argv) {
     WorkShare share;
     share.thread_index = t;
     share.sessions = options->sessions / threads + (t < options->sessions % threads ? 1 : 0);
-    share.messages = options->messages / threads + (t < static_cast<int>(options->messages % threads) ? 1 : 0);
+    const uint64_t remainder = options->messages % static_cast<uint64_t>(threads);
+    share.messages = options->messages / threads + (static_cast<uint64_t>(t) < remainder ? 1 : 0);
     share.deadline_ns =
         options->duration_s > 0 ? start_ns + static_cast<int64_t>(options->duration_s * 1e9) : 0;
     share.rate_per_s = options->rate_per_s / threads;

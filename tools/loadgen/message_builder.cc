@@ -74,8 +74,9 @@ size_t MessageBuilder::message_id_bytes() const { return MessageIdLine(0, 0).siz
 
 std::string MessageBuilder::MessageIdLine(uint64_t number, int thread) const {
   char line[96];
-  const int length = std::snprintf(line, sizeof(line), "Message-ID: <%020" PRIu64 ".%04d@load.test>\r\n",
-                                   number, thread % 10000);
+  const int length = std::snprintf(line, sizeof(line),
+                                   "Message-ID: <%020" PRIu64 ".%04d@load.test>\r\n", number,
+                                   thread % 10000);
   return std::string(line, static_cast<size_t>(length));
 }
 
