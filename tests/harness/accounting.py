@@ -18,6 +18,7 @@ import subprocess
 import uuid
 
 _MARKER = re.compile(rb"acct-([0-9a-f]{8})-(\d+)-end")
+_FINAL_RECIPIENT = re.compile(rb"^Final-Recipient:\s*rfc822;\s*<?([^\s>]+)", re.MULTILINE | re.IGNORECASE)
 _STATUS = re.compile(rb"^Status:\s*([245]\.\d+\.\d+)", re.MULTILINE | re.IGNORECASE)
 _QUEUE_DUMP_TOTAL = re.compile(r"^shard \d+: \d+ segments, \d+ records, (\d+) messages", re.MULTILINE)
 
@@ -96,6 +97,7 @@ class Ledger:
         self.run = uuid.uuid4().hex[:8]
         self.sender = sender
         self.acked = set()
+        self.recipients = {}  # number -> the address it was sent to
 
     def marker(self, number):
         return f"acct-{self.run}-{number}-end"
@@ -120,8 +122,16 @@ class Ledger:
         sender) as bounced or, with status 4.4.7, expired."""
         delivered_copies = []
         bounced, expired = set(), set()
+        by_recipient = {address.lower(): number for number, address in self.recipients.items()}
         for mail_from, _, data in arrivals:
             numbers = self.numbers_in(data)
+            if mail_from in ("", "<>"):
+                # A DSN names the message by the headers it returns and by
+                # its Final-Recipient field (one recipient per message here).
+                for address in _FINAL_RECIPIENT.findall(data):
+                    number = by_recipient.get(address.decode("utf-8", "replace").lower())
+                    if number is not None and number not in numbers:
+                        numbers.append(number)
             if not numbers:
                 continue
             if mail_from in ("", "<>"):
@@ -137,3 +147,32 @@ class Ledger:
         delivered = set(delivered_copies)
         return Report(set(self.acked), delivered, bounced, expired, queued,
                       len(delivered_copies) - len(delivered))
+
+
+def send_numbered(port, ledger, numbers, recipient=lambda n: f"rcpt{n}@example.org",
+                  body_bytes=0, timeout_s=60):
+    """Sends each numbered message in one smtplib session (reconnecting
+    after a failure) and adds the numbers that got 250 to ledger.acked.
+    Returns {number: reply or error text} for those that did not."""
+    import smtplib
+    refused = {}
+    client = None
+    for number in numbers:
+        ledger.recipients[number] = recipient(number)
+        try:
+            if client is None:
+                client = smtplib.SMTP("127.0.0.1", port, timeout=timeout_s)
+            client.sendmail(ledger.sender, [recipient(number)],
+                            ledger.message(number, body_bytes))
+            ledger.acked.add(number)
+        except smtplib.SMTPResponseException as error:
+            refused[number] = f"{error.smtp_code} {error.smtp_error!r}"
+        except (smtplib.SMTPException, OSError) as error:
+            refused[number] = repr(error)
+            client = None
+    if client is not None:
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+    return refused
