@@ -1,0 +1,100 @@
+"""Fault: the resolver does not answer. ringmta's MX lookups time out (c-ares
+retries, then gives up), the messages are deferred, not bounced; once the
+resolver answers again they are delivered, each once, and nothing is left.
+
+The resolver is a UDP relay in front of dns/testdata/fake_dns_server.py
+that drops every query until the test lets them through.
+"""
+import socket
+import threading
+import time
+import unittest
+
+from harness import junit
+from harness.accounting import Ledger, send_numbered
+from harness.smtp_sink import SmtpSink
+from harness.util import FakeDns
+
+import fault_common
+
+COUNT = 6
+
+
+class SilentThenAnsweringDns:
+    """UDP on a kernel-chosen loopback port; drops queries while `silent`
+    is set, else relays them to `upstream_port` and the answer back."""
+
+    def __init__(self, upstream_port):
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.silent = threading.Event()
+        self.silent.set()
+        self.dropped = 0
+        self.relayed = 0
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.settimeout(0.1)
+        self.port = self._socket.getsockname()[1]
+        self._stop = threading.Event()
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+        self._socket.close()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                query, client = self._socket.recvfrom(4096)
+            except socket.timeout:
+                continue
+            if self.silent.is_set():
+                self.dropped += 1
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as upstream:
+                upstream.settimeout(2)
+                upstream.sendto(query, self.upstream)
+                try:
+                    answer, _ = upstream.recvfrom(4096)
+                except socket.timeout:
+                    continue
+            self._socket.sendto(answer, client)
+            self.relayed += 1
+
+
+class DnsTimeout(unittest.TestCase):
+    def test_unanswered_lookups_defer_then_deliver_when_dns_returns(self):
+        spool = fault_common.new_spool()
+        self.addCleanup(fault_common.remove_spool, spool)
+        ledger = Ledger()
+        with FakeDns() as fake, SilentThenAnsweringDns(fake.port) as dns, SmtpSink() as sink:
+            config = (fault_common.FAST_RETRY + f'dns_servers = ["127.0.0.1:{dns.port}"]\n'
+                      f"mx_port = {sink.port}\n")
+            with fault_common.daemon(spool, config_text=config) as mta:
+                # loop.test: MX mx1.loop.test -> 127.0.0.1 (the sink's port).
+                refused = send_numbered(mta.port, ledger, range(COUNT),
+                                        recipient=lambda n: f"rcpt{n}@loop.test")
+                self.assertEqual(refused, {})
+                # c-ares gives up after its tries (about 21 s by default).
+                self.assertTrue(fault_common.wait_for_log(mta, "deferred to=<rcpt0@loop.test>",
+                                                          timeout_s=60), mta.log()[-3000:])
+                self.assertGreater(dns.dropped, 0)
+                self.assertEqual(sink.messages, [])
+                self.assertNotIn("bounced", mta.log())
+                dns.silent.clear()
+                report = fault_common.wait_until_settled(ledger, lambda: list(sink.messages), 60)
+                self.assertEqual(report.missing, set(), mta.log()[-3000:])
+                self.assertGreater(dns.relayed, 0)
+                fault_common.close_books(self, mta, ledger, lambda: list(sink.messages),
+                                         name="dns timeout")
+                deferrals = [line for line in mta.log().splitlines() if " deferred to=<" in line]
+                print(f"dns: {dns.dropped} queries dropped, {dns.relayed} relayed; "
+                      f"first deferral: {deferrals[0].split(' info: ', 1)[-1]}")
+
+
+if __name__ == "__main__":
+    junit.main()
