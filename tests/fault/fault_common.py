@@ -22,8 +22,8 @@ def new_spool():
     return tempfile.mkdtemp(prefix="ringmta-fault-spool-", dir=os.environ.get("TEST_TMPDIR"))
 
 
-def daemon(spool, *extra, config_text=FAST_RETRY):
-    return RingmtaProcess("--config", write_config(config_text), *extra, spool=spool)
+def daemon(spool, *extra, config_text=FAST_RETRY, shards=2):
+    return RingmtaProcess("--config", write_config(config_text), *extra, spool=spool, shards=shards)
 
 
 def wait_until_settled(ledger, arrivals, timeout_s=60):
