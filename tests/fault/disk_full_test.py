@@ -127,8 +127,8 @@ class DiskFull(unittest.TestCase):
                 self.assertEqual(mta.stop(), 0, mta.log()[-3000:])
                 queued = queued_messages(spool, run=tmpfs.enter)
             report = ledger.account(list(sink.messages), queued=queued)
-            print(f"accounting disk full ({tmpfs_size}): {report.summary()}; first 452 after {full_at} "
-                  f"messages of {MESSAGE_BYTES} bytes")
+            print(f"accounting disk full ({tmpfs_size}): {report.summary()}; "
+                  f"first 452 after {full_at} messages of {MESSAGE_BYTES} bytes")
             report.check(self, context=mta.log()[-4000:])
 
 

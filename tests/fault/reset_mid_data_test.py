@@ -128,9 +128,10 @@ class ResetMidData(unittest.TestCase):
             number = ledger.numbers_in(body)[0]
             self.assertTrue(body.endswith(ledger.message(number, size)), "body altered")
 
-    @unittest.skipIf(os.environ.get("RINGMTA_RUN_KNOWN_BUGS") is None, "ringmta bug: a reset while the last body chunk is being written is "
-                   "called 'delivery uncertain' (held 1 h) though the final dot never left; "
-                   "see the docstring")
+    @unittest.skipIf(os.environ.get("RINGMTA_RUN_KNOWN_BUGS") is None,
+                     "ringmta bug: a reset while the last body chunk is being written is "
+                     "called 'delivery uncertain' (held 1 h) though the final dot never left; "
+                     "see the docstring")
     def test_reset_inside_a_single_chunk_body_is_deferred_not_uncertain(self):
         """A body under 64 KiB is one chunk: mta/relay/outbound_session.cc
         calls SupplyBody(data, last=true), which appends the data *and* the

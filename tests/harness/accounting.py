@@ -7,10 +7,10 @@ body, so a copy at the sink, or a DSN quoting the headers, names the message
 it stands for. Tests send one recipient per message, so messages and
 recipients count the same.
 
-    ledger = Ledger("reset")
-    ledger.acked.add(n)   after the client got 250 for ledger.message(n)
+    ledger = Ledger()
+    send_numbered(port, ledger, range(10))   # fills ledger.acked
     report = ledger.account(sink.messages, queued=queued_messages(spool))
-    report.check(self)    asserts the books balance
+    report.check(self)                        # asserts the books balance
 """
 import os
 import re
@@ -18,9 +18,11 @@ import subprocess
 import uuid
 
 _MARKER = re.compile(rb"acct-([0-9a-f]{8})-(\d+)-end")
-_FINAL_RECIPIENT = re.compile(rb"^Final-Recipient:\s*rfc822;\s*<?([^\s>]+)", re.MULTILINE | re.IGNORECASE)
+_FINAL_RECIPIENT = re.compile(rb"^Final-Recipient:\s*rfc822;\s*<?([^\s>]+)",
+                              re.MULTILINE | re.IGNORECASE)
 _STATUS = re.compile(rb"^Status:\s*([245]\.\d+\.\d+)", re.MULTILINE | re.IGNORECASE)
-_QUEUE_DUMP_TOTAL = re.compile(r"^shard \d+: \d+ segments, \d+ records, (\d+) messages", re.MULTILINE)
+_QUEUE_DUMP_TOTAL = re.compile(r"^shard \d+: \d+ segments, \d+ records, (\d+) messages",
+                               re.MULTILINE)
 
 
 def queue_dump_path():
@@ -46,7 +48,8 @@ def queued_messages(spool, run=None):
         command = run(command)
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     if result.returncode != 0:
-        raise AssertionError(f"queue_dump exit {result.returncode}:\n{result.stdout}{result.stderr}")
+        raise AssertionError(f"queue_dump exit {result.returncode}:\n"
+                             f"{result.stdout}{result.stderr}")
     totals = _QUEUE_DUMP_TOTAL.findall(result.stdout)
     if result.stdout.count("\nshard ") + result.stdout.startswith("shard ") != 2 * len(totals):
         raise AssertionError(f"cannot read queue_dump's totals:\n{result.stdout}")
