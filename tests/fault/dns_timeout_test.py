@@ -1,6 +1,7 @@
 """Fault: the resolver does not answer. ringmta's MX lookups time out (c-ares
-retries, then gives up), the messages are deferred, not bounced; once the
-resolver answers again they are delivered, each once, and nothing is left.
+retries, then gives up), the messages are deferred, not bounced, and stay
+queued. Delivery once the resolver answers again is written too, but skipped:
+it hangs intermittently (a ringmta bug, described in those tests).
 
 The resolver is a UDP relay in front of dns/testdata/fake_dns_server.py
 that drops every query until the test lets them through.
@@ -88,12 +89,9 @@ class DnsTimeout(unittest.TestCase):
         self.assertEqual(sink.messages, [])
         self.assertNotIn("bounced", mta.log())
 
-    def test_unanswered_lookups_defer_and_stay_queued_until_dns_answers(self):
-        """Timeouts defer (4.4.3), never bounce; at a stop everything is
-        still queued (queue_dump); a daemon started on that spool with a
-        resolver that answers delivers each message once. (It asks the fake
-        server directly: through the relay, deliveries hang now and then;
-        see the skipped test below.)"""
+    def test_unanswered_lookups_defer_and_stay_queued(self):
+        """Timeouts defer (4.4.3), never bounce, deliver nothing; at a stop
+        every message is still queued (queue_dump) and the books balance."""
         ledger = Ledger()
         with FakeDns() as fake, SilentThenAnsweringDns(fake.port) as dns, SmtpSink() as sink:
             with fault_common.daemon(self.spool,
@@ -102,29 +100,47 @@ class DnsTimeout(unittest.TestCase):
                 report = fault_common.close_books(self, mta, ledger, lambda: list(sink.messages),
                                                   name="dns silent, stopped")
                 self.assertEqual(report.queued, COUNT)
+        print(f"dns: {dns.dropped} queries dropped")
+
+    @unittest.skipIf(os.environ.get("RINGMTA_RUN_KNOWN_BUGS") is None,
+                     "ringmta bug (intermittent): after DNS timeouts, a daemon restarted on "
+                     "the spool with a working resolver sometimes never delivers")
+    def test_restart_delivers_once_dns_answers(self):
+        """Hung in both `bazel test` runs of this sequence (once with the
+        restarted daemon asking the fake server directly, as here, once
+        through the relay); passed when run by hand. The restarted daemon
+        logs "6 queued messages scheduled for delivery" and then nothing at
+        all for 60 s: no delivery, no deferral, no DNS timeout."""
+        ledger = Ledger()
+        with FakeDns() as fake, SilentThenAnsweringDns(fake.port) as dns, SmtpSink() as sink:
+            with fault_common.daemon(self.spool,
+                                     config_text=self.config(dns.port, sink)) as mta:
+                self.send_and_wait_for_timeouts(mta, dns, sink, ledger)
+                fault_common.close_books(self, mta, ledger, lambda: list(sink.messages),
+                                         name="dns silent, stopped")
             with fault_common.daemon(self.spool,
                                      config_text=self.config(fake.port, sink)) as mta:
                 report = fault_common.wait_until_settled(ledger, lambda: list(sink.messages), 60)
-                self.assertEqual(report.missing, set(), mta.log()[-3000:])
+                self.assertEqual(report.missing, set(),
+                                 f"{sink.connections} connections\n{mta.log()[-3000:]}")
                 fault_common.close_books(self, mta, ledger, lambda: list(sink.messages),
-                                         name="dns answering again")
-        print(f"dns: {dns.dropped} queries dropped")
+                                         name="dns answering, restarted")
 
     @unittest.skipIf(os.environ.get("RINGMTA_RUN_KNOWN_BUGS") is None,
                      "ringmta bug (intermittent, about 1 run in 4): the MX, A and AAAA "
                      "queries are answered but the lookup never completes nor times out")
     def test_same_daemon_delivers_once_dns_answers_again(self):
-        """Seen 3 times in about 15 runs (2 shards): the six messages share
+        """Seen 3 times in about 15 runs by hand (2 shards): the six messages share
         one MX lookup, which times out (3 queries dropped; all six logged
         "deferred ... 4.4.3" in the same millisecond). The relay then lets
         queries through and answers the retry's three queries (MX loop.test,
         A and AAAA mx1.loop.test), but nothing follows: no connection to the
         sink, no delivery, no new deferral, for 50 s and more, though the
         retry delay is 200-400 ms and a lookup times out in ~21 s. Other runs
-        deliver all six within a second of DNS answering. Seen once more on
-        a daemon freshly started on that spool through the same relay ("6
-        queued messages scheduled for delivery", then silence for 60 s), so
-        the timeout before is not needed. No query is outstanding (c-ares
+        deliver all six within a second of DNS answering. A daemon freshly
+        started on that spool hangs the same way (once through this relay,
+        once asking the fake server directly: the test above), so neither
+        the relay nor an in-process timeout is needed. No query is outstanding (c-ares
         would retransmit; the relay saw none): an answered A/AAAA pair whose
         completion never reaches the waiting lookup (dns/resolver.cc) would
         look like this. The relay answers one query at a time, so the A and
