@@ -152,7 +152,9 @@ io::Task<absl::StatusOr<uint64_t>> QueueBounce(RelayShard& relay, uint64_t messa
   request.dsn_message_id = queue::FormatQueueId(message_id) + ".dsn";
   request.now_ms = WallNowMs();
   DsnOptions options;
-  // The original, as far as the report wants it (headers, or all of it).
+  // The original, as far as the report wants it (headers, or all of it):
+  // that depends on its size, so the size goes in before the question.
+  request.original.size_bytes = entry->body_bytes;
   uint64_t wanted = DsnMessageBytesWanted(request, options);
   std::vector<std::string> payloads;
   std::vector<std::string_view> pieces;
