@@ -319,6 +319,14 @@ const KeySpec kKeys[] = {
         DaemonConfig* config) {
        return ReadInt(origin, node, key, 0, 7 * 86'400'000, &config->delivery_tls_fallback_ms);
      }},
+    {"server.drain_timeout_ms",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       return ReadInt(origin, node, key, 0, 3'600'000, &config->drain_timeout_ms);
+     }},
+    {"admin.socket",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) { return ReadString(origin, node, key, &config->admin_socket); }},
     {"submission.listen",
      [](const std::string& origin, const toml::node& node, const std::string& key,
         DaemonConfig* config) {

@@ -27,6 +27,9 @@ struct DaemonConfig {
   // running as started (a warning when that is root).
   std::string user;
   std::string group;
+  // SIGTERM or `ringctl drain`: how long sessions in a transaction and
+  // deliveries under way may take to finish before they are cut off.
+  int64_t drain_timeout_ms = 15'000;
   // [smtp]
   uint64_t message_bytes_max = 64ull << 20;
   int recipients_max = limits::kSmtpRecipientsMax;
@@ -85,6 +88,8 @@ struct DaemonConfig {
   int metrics_destinations_max = 20;  // routes with their own label; the rest are "other"
   // [log]
   std::string delivery_log;  // JSON lines, one per event; empty: off
+  // [admin]: the control socket ringctl talks to; empty: SPOOL/ringmta.sock.
+  std::string admin_socket;
 };
 
 // Parses and validates TOML text; `origin` names the file in errors.

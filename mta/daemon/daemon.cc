@@ -14,6 +14,8 @@
 #include "mta/admin/delivery_log.h"
 #include "mta/admin/http_metrics_server.h"
 #include "mta/admin/metrics_exposition.h"
+#include "mta/admin/control_server.h"
+#include "mta/base/clock.h"
 #include "mta/base/log.h"
 #include "mta/base/status.h"
 #include "mta/io/block_on.h"
@@ -24,7 +26,9 @@
 #include "mta/server/queue_sink.h"
 #include "mta/server/relay_policy.h"
 #include "mta/daemon/privileges.h"
+#include "mta/daemon/reload.h"
 #include "mta/daemon/shard_services.h"
+#include "mta/daemon/version.h"
 #include "tls/context.h"
 
 namespace ringmta::daemon {
@@ -65,39 +69,79 @@ absl::Status PrepareSpool(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<relay::RelayConfig> MakeRelayConfig(const DaemonConfig& config,
-                                                   const std::string& hostname) {
-  relay::RelayConfig relay;
-  relay.ehlo_name = hostname;
-  ASSIGN_OR_RETURN(relay.routes, BuildRoutes(config.routes));
-  if (!config.smarthost.empty()) {
-    // The flag's route takes the MX defaults (delivery.tls, no AUTH).
-    ASSIGN_OR_RETURN(relay::NextHop hop, relay::ParseNextHop(config.smarthost));
-    relay.routes.push_back({"*", hop});
-  }
-  ASSIGN_OR_RETURN(relay.tls_policy, tls::ParseClientPolicy(config.delivery_tls));
-  relay.tls_ca_file = config.delivery_tls_ca_file;
-  relay.tls_fallback_ms = config.delivery_tls_fallback_ms;
-  relay.dns_servers = config.delivery_dns_servers;
-  relay.mx_port = static_cast<uint16_t>(config.delivery_mx_port);
-  relay.retry_initial_ms = config.delivery_retry_initial_ms;
-  relay.retry_max_ms = config.delivery_retry_max_ms;
-  relay.idle_timeout_ms = config.delivery_idle_timeout_ms;
-  relay.connections_per_destination_max = config.delivery_connections_per_destination_max;
-  relay.messages_per_connection_max = config.delivery_messages_per_connection_max;
-  relay.messages_per_second_per_destination = config.delivery_messages_per_second_per_destination;
-  relay.connections_per_second_per_destination =
-      config.delivery_connections_per_second_per_destination;
-  relay.destination_forget_ms = config.delivery_destination_forget_ms;
-  return relay;
+// Blocks until a signal in `signals` arrives or `timeout_ms` passes (0).
+int WaitSignal(const sigset_t& signals, int64_t timeout_ms) {
+  timespec timeout{static_cast<time_t>(timeout_ms / 1000), static_cast<long>(timeout_ms % 1000) * 1'000'000};
+  int signal_number = sigtimedwait(&signals, nullptr, &timeout);
+  return signal_number > 0 ? signal_number : 0;
 }
 
-// The one place the server's TLS context is made (STARTTLS and implicit
-// TLS share it), so a reload can build a new one here and swap it.
-absl::StatusOr<std::shared_ptr<const tls::ServerContext>> LoadServerTlsContext(
-    const DaemonConfig& config) {
-  if (config.tls_cert_file.empty()) return std::shared_ptr<const tls::ServerContext>();
-  return tls::ServerContext::Create(tls::ServerOptions{config.tls_cert_file, config.tls_key_file});
+// SIGHUP or `ringctl reload`, on the main thread: hooks, then the file
+// again; on success shard 0 installs the snapshots on every shard, on
+// failure the old config stays and the error goes to the log and ringctl.
+void Reload(const ConfigSource& source, const DaemonConfig& running, const std::string& hostname,
+            const server::InboundConfig& inbound_base, const server::InboundConfig& submission_base,
+            const ReloadHooks& hooks, ShardServices& services, InboundSlots& inbound_slots,
+            InboundSlots& submission_slots, InboundSlots& submission_tls_slots,
+            admin::ControlServer& control, io::ShardGroup& group) {
+  hooks.Run();
+  admin::ReloadOutcome outcome;
+  absl::StatusOr<DaemonConfig> next = ReadConfig(source);
+  absl::StatusOr<Snapshots> snapshots =
+      next.ok() ? BuildSnapshots(*next, hostname, inbound_base, submission_base)
+                : absl::StatusOr<Snapshots>(next.status());
+  if (!snapshots.ok()) {
+    Log(LogLevel::kError, "reload failed, keeping the old configuration: %s",
+        std::string(snapshots.status().message()));
+    outcome.status = snapshots.status();
+    control.PostReloadOutcome(group, std::move(outcome));
+    return;
+  }
+  std::vector<std::string> restart = KeysNeedingRestart(running, *next);
+  admin::Json keys = admin::Json::Array();
+  std::string joined;
+  for (const std::string& key : restart) {
+    keys.Push(key);
+    joined += (joined.empty() ? "" : ", ") + key;
+  }
+  if (!restart.empty()) Log(LogLevel::kWarning, "reload: these changes need a restart: %s", joined);
+  outcome.details.Set("restart_needed", std::move(keys));
+  // Runs on each shard's thread: only that shard's slots are written.
+  outcome.install = [snapshots = *snapshots, &services, &inbound_slots,
+                     &submission_slots, &submission_tls_slots](io::Shard& shard) {
+    services.relays[shard.index()]->SetSettings(snapshots.relay);
+    inbound_slots.per_shard[shard.index()] = snapshots.inbound;
+    submission_slots.per_shard[shard.index()] = snapshots.submission;
+    submission_tls_slots.per_shard[shard.index()] = snapshots.submission_tls;
+    admin::Json part = admin::Json::Object();
+    part.Set("shard", shard.index());
+    return part;
+  };
+  Log(LogLevel::kInfo, "reload: configuration read and checked; installing");
+  control.PostReloadOutcome(group, std::move(outcome));
+}
+
+// SIGTERM or ringctl drain: stop accepting and let work under way finish;
+// the drain timeout or a second signal cuts it short. Returns when every
+// shard has stopped.
+void Drain(io::ShardGroup& group, const sigset_t& signals, int64_t drain_timeout_ms) {
+  group.RequestStop();
+  const int64_t deadline_ms = MonotonicNowMs() + drain_timeout_ms;
+  bool forced = false;
+  while (!group.AllFinished()) {
+    int signal_number = WaitSignal(signals, 100);
+    if (forced) continue;
+    if (signal_number == SIGTERM || signal_number == SIGINT) {
+      Log(LogLevel::kWarning, "second stop signal: cutting the drain short");
+      group.ForceStop();
+      forced = true;
+    } else if (MonotonicNowMs() >= deadline_ms) {
+      Log(LogLevel::kWarning, "drain timeout (%d ms): closing what is left",
+          static_cast<int>(drain_timeout_ms));
+      group.ForceStop();
+      forced = true;
+    }
+  }
 }
 
 // Serves /metrics when admin.metrics_listen is set (nullptr otherwise). The
@@ -124,10 +168,11 @@ absl::StatusOr<std::unique_ptr<admin::HttpMetricsServer>> StartMetrics(
 
 }  // namespace
 
-int RunDaemon(const DaemonConfig& config) {
+int RunDaemon(const DaemonConfig& config, const ConfigSource& source) {
   SetLogLevel(ParseLogLevel(config.log_level));
+  const int64_t started_ms = WallNowMs();
   // Block the stop signals before any thread starts, so every shard
-  // inherits the mask and only sigwait below ever sees them.
+  // inherits the mask and only the main thread's sigwait ever sees them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -152,46 +197,30 @@ int RunDaemon(const DaemonConfig& config) {
 
   const int shards = config.shards > 0 ? config.shards : CpusAvailable();
   const std::string hostname = HostName(config);
-  absl::StatusOr<relay::RelayConfig> relay_config = MakeRelayConfig(config, hostname);
-  absl::StatusOr<relay::Router> router =
-      relay_config.ok() ? relay::Router::Create(relay_config->routes)
-                        : absl::StatusOr<relay::Router>(relay_config.status());
-  if (!router.ok()) {
-    Log(LogLevel::kError, "%s", std::string(router.status().message()));
+  // What a reload keeps: sinks, policy, credentials, counters, host name.
+  server::InboundConfig inbound;
+  server::InboundConfig submission;
+  // The first snapshots carry no TLS or limits yet; BuildSnapshots below
+  // fills them, and every reload does the same from these bases.
+  absl::StatusOr<Snapshots> first = BuildSnapshots(config, hostname, inbound, submission);
+  if (!first.ok()) {
+    Log(LogLevel::kError, "%s", std::string(first.status().message()));
     return 1;
   }
   // Declared before the shard group, so it is destroyed after the shards
   // have stopped (it frees what they left in flight).
-  ShardServices services(shards, config.spool, hostname, *relay_config, *std::move(router),
+  ShardServices services(shards, config.spool, hostname, first->relay,
                          static_cast<uint64_t>(config.queue_messages_max),
                          static_cast<uint64_t>(config.queue_bytes_max));
   if (!config.delivery_log.empty()) {
     services.delivery_log = std::make_unique<admin::DeliveryLog>(config.delivery_log);
   }
   server::QueueSinkFactory sinks(&services.queues);
-  server::InboundConfig inbound;
   inbound.protocol.hostname = hostname;
-  inbound.protocol.message_bytes_max = config.message_bytes_max;
-  inbound.protocol.recipients_max = config.recipients_max;
-  inbound.protocol.errors_max = config.errors_max;
-  inbound.protocol.junk_commands_max = config.junk_commands_max;
-  inbound.command_timeout_ms = config.command_timeout_ms;
-  inbound.data_timeout_ms = config.data_timeout_ms;
-  inbound.tls_handshake_timeout_ms = config.tls_handshake_timeout_ms;
   inbound.sinks = &sinks;
   // ValidateConfig already parsed the networks and refused an open relay.
   server::RelayPolicy relay_policy(*server::ParseNetworks(config.relay_networks));
   inbound.policy = &relay_policy;
-  {
-    // Loaded as root, before anything else could drop privileges.
-    absl::StatusOr<std::shared_ptr<const tls::ServerContext>> tls_context =
-        LoadServerTlsContext(config);
-    if (!tls_context.ok()) {
-      Log(LogLevel::kError, "%s", std::string(tls_context.status().message()));
-      return 1;
-    }
-    inbound.tls_context = *tls_context;
-  }
   inbound.exempt_networks = &relay_policy;
   for (int shard = 0; shard < shards; ++shard) {
     // The daemon-wide limit, split between the shards a client's
@@ -215,6 +244,49 @@ int RunDaemon(const DaemonConfig& config) {
     inbound.protocol.auth_plaintext_allowed = config.auth_allow_plaintext;
     inbound.protocol.auth_failures_max = config.auth_failures_max;
   }
+  // Submission listeners (RFC 6409) get their own session config: AUTH
+  // before MAIL, and Message-ID:/Date: added by the MSA sink.
+  server::MsaSinkFactory msa_sinks(&sinks, hostname);
+  submission = inbound;
+  submission.protocol.auth_required = true;
+  submission.sinks = &msa_sinks;
+  // Now with the bases complete: the snapshots sessions start from. The
+  // certificate is loaded here, as root, before privileges could drop.
+  absl::StatusOr<Snapshots> snapshots = BuildSnapshots(config, hostname, inbound, submission);
+  if (!snapshots.ok()) {
+    Log(LogLevel::kError, "%s", std::string(snapshots.status().message()));
+    return 1;
+  }
+  InboundSlots inbound_slots;
+  InboundSlots submission_slots;
+  inbound_slots.per_shard.assign(shards, snapshots->inbound);
+  submission_slots.per_shard.assign(shards, snapshots->submission);
+  InboundSlots submission_tls_slots;
+  submission_tls_slots.per_shard.assign(shards, snapshots->submission_tls);
+
+  admin::ControlServerOptions control_options;
+  control_options.socket_path =
+      config.admin_socket.empty() ? config.spool + "/ringmta.sock" : config.admin_socket;
+  control_options.context.relays = &services.relays;
+  control_options.context.version = RINGMTA_VERSION;
+  control_options.context.started_ms = started_ms;
+  // Signals reach the main thread's sigwait (every thread blocks them), so
+  // the control plane asks for a reload or drain exactly as an operator's
+  // kill would, and the main thread answers through PostReloadOutcome.
+  control_options.request_reload = [] { kill(getpid(), SIGHUP); };
+  control_options.request_drain = [] { kill(getpid(), SIGTERM); };
+  absl::StatusOr<std::unique_ptr<admin::ControlServer>> control =
+      admin::ControlServer::Open(control_options);
+  if (!control.ok()) {
+    Log(LogLevel::kError, "%s", std::string(control.status().message()));
+    return 1;
+  }
+  services.control = control->get();
+  ReloadHooks reload_hooks;
+  // Log rotation: every shard reopens the delivery log before its next line.
+  if (services.delivery_log != nullptr) {
+    reload_hooks.Add([log = services.delivery_log.get()] { log->Reopen(); });
+  }
 
   io::ShardGroupOptions options;
   options.shards = shards;
@@ -226,30 +298,22 @@ int RunDaemon(const DaemonConfig& config) {
     options.after_bind = &ApplyPrivilegeDrop;
     options.after_bind_context = &**privilege_drop;
   }
-  // Submission listeners (RFC 6409) get their own session config: AUTH
-  // before MAIL, and Message-ID:/Date: added by the MSA sink.
-  server::MsaSinkFactory msa_sinks(&sinks, hostname);
-  server::InboundConfig submission = inbound;
-  submission.protocol.auth_required = true;
-  submission.sinks = &msa_sinks;
   for (const std::string& text : config.listen) {
     options.listen.push_back(*io::SocketAddress::Parse(text));
-    options.listen_contexts.push_back(&inbound);
+    options.listen_contexts.push_back(&inbound_slots);
   }
   for (const std::string& text : config.submission_listen) {
     options.listen.push_back(*io::SocketAddress::Parse(text));
-    options.listen_contexts.push_back(&submission);
+    options.listen_contexts.push_back(&submission_slots);
   }
   // Implicit TLS submission (RFC 8314 §3.3): the same MSA, handshake first.
   // ValidateConfig made sure a certificate is configured.
-  server::InboundConfig submission_tls = submission;
-  submission_tls.implicit_tls = true;
   for (const std::string& text : config.submission_tls_listen) {
     options.listen.push_back(*io::SocketAddress::Parse(text));
-    options.listen_contexts.push_back(&submission_tls);
+    options.listen_contexts.push_back(&submission_tls_slots);
   }
-  options.handler = &server::ServeInbound;
-  options.handler_context = &inbound;
+  options.handler = &ServeWithSnapshot;
+  options.handler_context = &inbound_slots;
   options.connections_per_shard_max = config.connections_per_shard_max;
 
   absl::StatusOr<std::unique_ptr<io::ShardGroup>> group = io::ShardGroup::Start(options);
@@ -273,22 +337,23 @@ int RunDaemon(const DaemonConfig& config) {
                            ? " (submission)"
                            : " (submission, implicit TLS)";
     Log(LogLevel::kInfo, "listening on %s%s with %d shards as %s", bound[i].ToString(), role,
-        options.shards, inbound.protocol.hostname);
+        options.shards, hostname);
   }
 
   for (;;) {
     int signal_number = 0;
     if (sigwait(&signals, &signal_number) != 0) continue;
     if (signal_number == SIGHUP) {
-      // Log rotation: every shard reopens the delivery log before its next line.
-      if (services.delivery_log != nullptr) services.delivery_log->Reopen();
-      Log(LogLevel::kInfo, "SIGHUP: delivery log reopened; reload is not implemented yet");
+      Log(LogLevel::kInfo, "reload requested");
+      Reload(source, config, hostname, inbound, submission, reload_hooks, services, inbound_slots,
+             submission_slots, submission_tls_slots, **control, **group);
       continue;
     }
-    Log(LogLevel::kInfo, "%s: stopping", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+    Log(LogLevel::kInfo, "%s: draining (at most %d ms)", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+        static_cast<int>(config.drain_timeout_ms));
     break;
   }
-  (*group)->RequestStop();
+  Drain(**group, signals, config.drain_timeout_ms);
   (*group)->Join();
   Log(LogLevel::kInfo, "stopped");
   return 0;

@@ -65,6 +65,8 @@ absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& arguments) {
       flags.metrics_listen = value;
     } else if (TakeValue(arguments, &i, "--delivery-log", &value, &error)) {
       flags.delivery_log = value;
+    } else if (TakeValue(arguments, &i, "--admin-socket", &value, &error)) {
+      flags.admin_socket = value;
     } else {
       error = absl::InvalidArgumentError("unknown argument '" + argument + "'");
     }
@@ -84,6 +86,7 @@ void ApplyFlags(const Flags& flags, DaemonConfig* config) {
   if (flags.tls_key) config->tls_key_file = *flags.tls_key;
   if (flags.metrics_listen) config->metrics_listen = *flags.metrics_listen;
   if (flags.delivery_log) config->delivery_log = *flags.delivery_log;
+  if (flags.admin_socket) config->admin_socket = *flags.admin_socket;
 }
 
 std::string Usage() {
@@ -103,13 +106,16 @@ Accepts SMTP on every shard (one thread and io_uring per core) and relays it.
   --metrics-listen ADDR:PORT  serve Prometheus /metrics there (loopback)
   --delivery-log FILE    append one JSON line per delivery event (reopened
                          on SIGHUP)
+  --admin-socket PATH    control socket for ringctl (default SPOOL/ringmta.sock)
   --config FILE          TOML configuration (flags override it)
   --check-config FILE    validate FILE and exit (0 = valid)
   --log-level LEVEL      debug | info | warning | error (default info)
   --version, --help
 
-Signals: SIGTERM and SIGINT stop cleanly (421 to open sessions); SIGHUP
-reopens the delivery log.
+Signals: SIGHUP reloads the configuration (routes, limits, certificate) and
+reopens the delivery log. SIGTERM and SIGINT drain: stop accepting, let
+transactions and deliveries under way finish (server.drain_timeout_ms), then
+exit; a second one stops at once.
 Started as root, set server.user in the config file: ringmta binds its ports
 and loads its keys, then drops to that user before accepting anything.
 )";

@@ -28,6 +28,7 @@ struct Flags {
   std::optional<std::string> tls_key;
   std::optional<std::string> metrics_listen;
   std::optional<std::string> delivery_log;
+  std::optional<std::string> admin_socket;
 };
 
 absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& arguments);

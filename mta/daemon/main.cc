@@ -6,9 +6,10 @@
 #include "mta/daemon/config.h"
 #include "mta/daemon/daemon.h"
 #include "mta/daemon/flags.h"
+#include "mta/daemon/version.h"
 
 namespace {
-constexpr char kVersion[] = "ringmta 0.1.0";
+constexpr char kVersion[] = RINGMTA_VERSION;
 }
 
 int main(int argc, char** argv) {
@@ -51,5 +52,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ringmta: %s\n", std::string(valid.message()).c_str());
     return 2;
   }
-  return RunDaemon(config);
+  return RunDaemon(config, ConfigSource{flags->config_file, *flags});
 }

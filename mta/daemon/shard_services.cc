@@ -48,10 +48,9 @@ void StopObservability(io::Shard& shard, ShardServices& services) {
 }  // namespace
 
 ShardServices::ShardServices(int shards, std::string spool_directory, std::string hostname,
-                             relay::RelayConfig relay_config_in, relay::Router router_in,
+                             std::shared_ptr<const relay::RelaySettings> relay_settings,
                              uint64_t messages_max, uint64_t bytes_max)
-    : spool_directory(std::move(spool_directory)), relay_config(std::move(relay_config_in)),
-      router(std::move(router_in)) {
+    : spool_directory(std::move(spool_directory)) {
   for (int shard = 0; shard < shards; ++shard) {
     queues.push_back(std::make_unique<queue::ShardQueue>());
     queues.back()->shard = shard;
@@ -60,7 +59,7 @@ ShardServices::ShardServices(int shards, std::string spool_directory, std::strin
     queues.back()->messages_max = std::max<uint64_t>(1, messages_max / shards);
     queues.back()->bytes_max = std::max<uint64_t>(1, bytes_max / shards);
     relays.push_back(
-        std::make_unique<relay::RelayShard>(relay_config, router, &relays, *queues.back()));
+        std::make_unique<relay::RelayShard>(relay_settings, &relays, *queues.back()));
     stats.push_back(std::make_unique<ShardStats>());
   }
   delivery_logs.resize(shards);
@@ -95,11 +94,14 @@ absl::Status StartShardServices(io::Shard& shard, void* context) {
       shard.reactor(), queue::Spool::Open(shard.reactor(), options, recovered->next_segment));
   if (!spool.ok()) return spool.status();
   queue.spool = std::move(*spool);
-  return services->relays[shard.index()]->Start(shard);
+  RETURN_IF_ERROR(services->relays[shard.index()]->Start(shard));
+  if (shard.index() == 0 && services->control != nullptr) services->control->Start(shard);
+  return absl::OkStatus();
 }
 
 void StopShardServices(io::Shard& shard, void* context) {
   auto* services = static_cast<ShardServices*>(context);
+  if (shard.index() == 0 && services->control != nullptr) services->control->Close();
   services->relays[shard.index()]->Close();
   queue::ShardQueue& queue = *services->queues[shard.index()];
   if (queue.spool != nullptr) {

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "mta/admin/delivery_log.h"
 #include "mta/base/shard_stats.h"
+#include "mta/admin/control_server.h"
 #include "mta/io/shard.h"
 #include "mta/relay/relay_config.h"
 #include "mta/relay/relay_shard.h"
@@ -23,14 +24,12 @@ namespace ringmta::daemon {
 
 struct ShardServices {
   ShardServices(int shards, std::string spool_directory, std::string hostname,
-                relay::RelayConfig relay_config, relay::Router router, uint64_t messages_max,
+                std::shared_ptr<const relay::RelaySettings> relay_settings, uint64_t messages_max,
                 uint64_t bytes_max);
   // After every shard thread has ended.
   ~ShardServices();
 
   std::string spool_directory;
-  relay::RelayConfig relay_config;
-  relay::Router router;
   std::vector<std::unique_ptr<queue::ShardQueue>> queues;  // by shard
   relay::RelayShards relays;                               // by shard
   // Observability (mta/admin): each shard writes only its own stats; the
@@ -38,6 +37,8 @@ struct ShardServices {
   std::vector<std::unique_ptr<ShardStats>> stats;          // by shard
   std::unique_ptr<admin::DeliveryLog> delivery_log;
   std::vector<std::unique_ptr<admin::ShardDeliveryLog>> delivery_logs;  // by shard
+  // The control plane, started on shard 0 after its queue (may be null).
+  admin::ControlServer* control = nullptr;
 };
 
 absl::Status StartShardServices(io::Shard& shard, void* services);

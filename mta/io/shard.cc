@@ -67,6 +67,16 @@ bool Shard::DrainInboxes() {
   return more;
 }
 
+bool ShardGroup::SendFromMain(int to, const ShardMessage& message) {
+  CHECK(to >= 0 && to < size());
+  Shard& target = *shards_[to];
+  // The last inbox is the main thread's (see Start).
+  if (!target.inboxes_.back()->TryPush(message)) return false;
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  target.reactor_->Wake();
+  return true;
+}
+
 void Shard::AddShutdownNode(ShutdownNode* node) {
   node->prev = nullptr;
   node->next = shutdown_head_;
@@ -112,6 +122,15 @@ void Shard::BeginStop() {
   }
 }
 
+void Shard::ForceStop() {
+  forced_ = true;
+  for (ShutdownNode* node = shutdown_head_; node != nullptr;) {
+    ShutdownNode* next = node->next;
+    if (node->on_force != nullptr) node->on_force(node->owner);
+    node = next;
+  }
+}
+
 bool Shard::Finished() const {
   if (!stopping_ || !tasks_.empty()) return false;
   for (const auto& listener : listeners_) {
@@ -127,6 +146,7 @@ void Shard::Run() {
     reactor_->RunOnce(more_mail ? 0 : -1);
     more_mail = DrainInboxes();
     if (!stopping_ && stop_requested_.load(std::memory_order_acquire)) BeginStop();
+    if (stopping_ && !forced_ && force_requested_.load(std::memory_order_acquire)) ForceStop();
   }
   // Messages still queued for a stopped shard are dropped: their senders are
   // stopping too. The reactor object outlives the thread (ShardGroup frees
@@ -136,6 +156,7 @@ void Shard::Run() {
   if (options.on_shard_stop != nullptr) options.on_shard_stop(*this, options.hook_context);
   buffers_.reset();
   reactor_->Shutdown();
+  finished_.store(true, std::memory_order_release);
 }
 
 absl::StatusOr<std::unique_ptr<ShardGroup>> ShardGroup::Start(const ShardGroupOptions& options) {
@@ -192,7 +213,8 @@ absl::StatusOr<std::unique_ptr<ShardGroup>> ShardGroup::Start(const ShardGroupOp
     group->shards_.push_back(std::unique_ptr<Shard>(new Shard(*group, index)));
   }
   for (auto& shard : group->shards_) {
-    for (int from = 0; from < options.shards; ++from) {
+    // One inbox per shard, plus the main thread's (SendFromMain) last.
+    for (int from = 0; from <= options.shards; ++from) {
       shard->inboxes_.push_back(std::make_unique<Shard::Inbox>());
     }
   }
@@ -247,6 +269,20 @@ void ShardGroup::RequestStop() {
     shard->stop_requested_.store(true, std::memory_order_release);
     if (shard->reactor_ != nullptr) shard->reactor_->Wake();
   }
+}
+
+void ShardGroup::ForceStop() {
+  for (auto& shard : shards_) {
+    shard->force_requested_.store(true, std::memory_order_release);
+    if (shard->reactor_ != nullptr) shard->reactor_->Wake();
+  }
+}
+
+bool ShardGroup::AllFinished() const {
+  for (const auto& shard : shards_) {
+    if (!shard->finished_.load(std::memory_order_acquire)) return false;
+  }
+  return true;
 }
 
 void ShardGroup::Join() {

@@ -33,12 +33,16 @@ struct ShardMessage {
   void* pointer = nullptr;
 };
 
-// A session that must hear about shutdown (to say 421 and close).
+// A session that must hear about shutdown. `on_shutdown` starts a drain
+// (finish the transaction or delivery under way, then close; an idle
+// session says 421 at once). `on_force` (optional) ends what is left when
+// the drain timeout passes or a second signal comes: cancel everything.
 struct ShutdownNode {
   void (*on_shutdown)(void* owner) = nullptr;
   void* owner = nullptr;
   ShutdownNode* prev = nullptr;
   ShutdownNode* next = nullptr;
+  void (*on_force)(void* owner) = nullptr;
 };
 
 // Serves one accepted connection; owns `fd`. Runs as a task of the shard.
@@ -102,6 +106,7 @@ class Shard {
   // Runs queued messages; true if some mailbox may still hold more.
   bool DrainInboxes();
   void BeginStop();
+  void ForceStop();
   bool Finished() const;
   // What a listener's accept callback needs: its shard and its context.
   struct AcceptTarget {
@@ -124,7 +129,10 @@ class Shard {
   int connections_ = 0;
   uint64_t accepted_ = 0;
   uint64_t refused_ = 0;
+  bool forced_ = false;
   std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> force_requested_{false};
+  std::atomic<bool> finished_{false};  // its loop has ended
   std::thread thread_;
 };
 
@@ -140,9 +148,19 @@ class ShardGroup {
   ShardGroup& operator=(const ShardGroup&) = delete;
 
   // Thread-safe: every shard stops accepting, tells its sessions to wind
-  // down, and exits its loop once nothing is left in flight.
+  // down (drain), and exits its loop once nothing is left in flight.
   void RequestStop();
+  // Thread-safe: after RequestStop, cancels whatever the drain left
+  // (ShutdownNode::on_force): the drain timeout or a second signal.
+  void ForceStop();
+  // True once every shard's loop has ended (Join will not block long).
+  bool AllFinished() const;
   void Join();
+
+  // Runs `message` on shard `to` from outside the shards: only ever from
+  // the one thread that started the group (the daemon's main thread), which
+  // is the single producer of each shard's extra inbox. False when full.
+  bool SendFromMain(int to, const ShardMessage& message);
 
   int size() const { return static_cast<int>(shards_.size()); }
   Shard& shard(int index) { return *shards_[index]; }

@@ -24,9 +24,11 @@ Destination::Destination(DestinationHost& host, std::string key, std::vector<Nex
       connection_tokens_(host.config().connections_per_second_per_destination,
                          BurstFor(host.config().connections_per_second_per_destination),
                          host.now_ms()),
-      rate_timer_(&Destination::OnRateTimer, this) {}
+      rate_timer_(&Destination::OnRateTimer, this),
+      suspend_timer_(&Destination::OnSuspendEnd, this) {}
 
 Destination::~Destination() {
+  host_.timers().Cancel(&suspend_timer_);
   CHECK(sessions_ == 0 && idle_head_ == nullptr);
   CHECK(ready_.empty());
   // rate_timer_ disarms itself when destroyed.
@@ -35,7 +37,7 @@ Destination::~Destination() {
 bool Destination::in_backoff() const { return backoff_until_ms_ > host_.now_ms(); }
 
 bool Destination::Forgettable(int64_t now_ms, int64_t forget_ms) const {
-  if (!idle() || stopping_ || backoff_until_ms_ > now_ms) return false;
+  if (!idle() || stopping_ || backoff_until_ms_ > now_ms || suspended_until_ms_ != 0) return false;
   return now_ms - std::max(last_active_ms_, backoff_until_ms_) >= forget_ms;
 }
 
@@ -79,9 +81,47 @@ void Destination::Dispatch() {
   MaybeStartSession();
 }
 
+bool Destination::suspended() const {
+  return suspended_until_ms_ > host_.now_ms();
+}
+
+const char* Destination::state() const {
+  if (suspended()) return "suspended";
+  if (in_backoff()) return "backoff";
+  return "active";
+}
+
+void Destination::Suspend(int64_t until_ms) {
+  suspended_until_ms_ = until_ms;
+  host_.timers().Cancel(&suspend_timer_);
+  if (until_ms != INT64_MAX) host_.timers().Schedule(&suspend_timer_, until_ms);
+  // Sessions already out finish their current message; idle ones end now,
+  // so no connection stays open to a suspended destination.
+  while (NextJobAwaiter* waiter = idle_head_) {
+    Unlink(waiter);
+    waiter->Wake(nullptr);
+  }
+}
+
+void Destination::Resume() {
+  suspended_until_ms_ = 0;
+  host_.timers().Cancel(&suspend_timer_);
+  MaybeStartSession();
+}
+
+void Destination::OnSuspendEnd(io::Timer*, void* context) {
+  static_cast<Destination*>(context)->Resume();
+}
+
+void Destination::ClearBackoff() {
+  consecutive_failures_ = 0;
+  backoff_until_ms_ = 0;
+  MaybeStartSession();
+}
+
 void Destination::MaybeStartSession() {
   // A session already waiting will take the next job when a token comes.
-  if (stopping_ || ready_.empty() || idle_head_ != nullptr) return;
+  if (stopping_ || ready_.empty() || idle_head_ != nullptr || suspended()) return;
   int limit = in_backoff() ? 1 : std::min(window_, host_.config().connections_per_destination_max);
   if (sessions_ >= limit) return;
   const int64_t now_ms = host_.now_ms();
@@ -178,7 +218,7 @@ Destination::NextJobAwaiter::NextJobAwaiter(Destination& destination, int64_t id
 
 bool Destination::NextJobAwaiter::await_ready() {
   Destination& d = destination_;
-  if (d.stopping_) return true;
+  if (d.stopping_ || d.suspended()) return true;
   if (d.ready_.empty() || !d.message_tokens_.TryTake(d.host_.now_ms())) return false;
   job_ = d.ready_.front();
   d.ready_.pop_front();

@@ -50,8 +50,25 @@ class Destination {
   void Stop();
 
   // True once nothing here is worth remembering: no jobs, no sessions, no
-  // backoff, and quiet for `forget_ms`. The owner may then delete it.
+  // backoff, no suspension, and quiet for `forget_ms`. The owner may then
+  // delete it.
   bool Forgettable(int64_t now_ms, int64_t forget_ms) const;
+
+  // Control plane. A suspended destination opens no connection; its jobs
+  // wait in the ready queue (on this owner shard) until Resume or `until_ms`
+  // (reactor time; INT64_MAX: until resumed). Not kept across restarts.
+  void Suspend(int64_t until_ms);
+  void Resume();
+  // Forgets connection failures: the next job may connect at once (flush).
+  void ClearBackoff();
+  // Starts sessions if limits allow (after a reload or a resume).
+  void Kick() { MaybeStartSession(); }
+  bool suspended() const;
+  int64_t suspended_until_ms() const { return suspended_until_ms_; }
+  // "active", "backoff" or "suspended".
+  const char* state() const;
+  const std::string& last_error() const { return last_error_; }
+  void set_last_error(std::string text) { last_error_ = text.substr(0, 300); }
 
   const std::string& key() const { return key_; }
   const std::vector<NextHop>& hops() const { return hops_; }
@@ -116,7 +133,11 @@ class Destination {
   io::Timer rate_timer_;
   uint64_t message_rate_waits_ = 0;
   uint64_t connection_rate_waits_ = 0;
+  int64_t suspended_until_ms_ = 0;  // 0: not suspended
+  io::Timer suspend_timer_;
+  std::string last_error_;
   bool stopping_ = false;
+  static void OnSuspendEnd(io::Timer* timer, void* context);
 };
 
 }  // namespace ringmta::relay

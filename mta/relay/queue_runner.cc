@@ -29,6 +29,11 @@ constexpr int64_t kMovingRetryMs = 200;
 // soon would likely duplicate it, so it waits at least this long (DESIGN §3:
 // "delivery uncertain" is logged, not blindly retried).
 constexpr int64_t kUncertainRetryMs = 3'600'000;
+// Domains whose MX site the control plane remembers per shard (~100 bytes
+// each): enough for the summary of a busy relay, bounded in any case.
+constexpr size_t kMxSiteHintsMax = 10'000;
+// The longest response kept per recipient for `ringctl show`.
+constexpr size_t kLastResponseBytesMax = 300;
 
 // The outcome's status, or the class its kind implies when there is none.
 queue::EnhancedStatus ToRecordStatus(const std::string& text, OutcomeKind kind) {
@@ -211,6 +216,8 @@ io::Task<void> QueueRunner::Dispatch(uint64_t id) {
         names.push_back(host.name);
       }
       group.key = MxSiteKey(names, relay_.config().mx_port);
+      if (mx_site_of_domain_.size() >= kMxSiteHintsMax) mx_site_of_domain_.clear();
+      mx_site_of_domain_[domain] = group.key;
       group.recipients = indices;
     }
     groups.push_back(std::move(group));
@@ -312,6 +319,7 @@ void QueueRunner::RecordOutcome(uint64_t id, const RecipientOutcome& outcome,
       queue.index.MarkDeferred(id, outcome.index, segment, retry_at_ms, attempts);
       break;
   }
+  if (outcome.kind != OutcomeKind::kDelivered) NoteResponse(id, outcome, entry->recipients.size());
   Log(LogLevel::kInfo, "%s %s to=<%s> relay=%s%s status=%s: %s", queue::FormatQueueId(id), verb,
       SanitizePeerText(recipient.address, 256), SanitizePeerText(outcome.remote_host, 255),
       outcome.tls.empty() ? std::string() : " tls=\"" + outcome.tls + "\"", outcome.status,
@@ -385,6 +393,7 @@ void QueueRunner::WriteDone(uint64_t id) {
   queue::MessageDone done{id, WallNowMs(), queue::DoneReason::kAllFinal};
   absl::StatusOr<queue::RecordLocation> location = queue.spool->Append({queue::EncodeMessageDone(done)});
   queue.index.RemoveMessage(id, location.ok() ? location->segment : queue.spool->current_segment());
+  last_responses_.erase(id);
   CommitSoon();
 }
 
@@ -405,6 +414,73 @@ void QueueRunner::OnCommitTimer(io::Timer*, void* context) {
     (void)co_await runner->relay_.queue().spool->Commit();
     runner->commit_pending_ = false;
   }(self));
+}
+
+// --- Control plane (mta/admin) ------------------------------------------
+
+void QueueRunner::NoteResponse(uint64_t id, const RecipientOutcome& outcome, size_t recipients) {
+  std::vector<std::string>& responses = last_responses_[id];
+  responses.resize(recipients);
+  if (outcome.index < recipients) {
+    responses[outcome.index] = (outcome.status + " " + outcome.diagnostic).substr(0, kLastResponseBytesMax);
+  }
+}
+
+const std::vector<std::string>* QueueRunner::LastResponses(uint64_t id) const {
+  auto it = last_responses_.find(id);
+  return it == last_responses_.end() ? nullptr : &it->second;
+}
+
+std::string QueueRunner::DestinationOf(const std::string& domain) const {
+  if (const NextHop* hop = relay_.router().SmartHostFor(domain)) return SmartHostKey(*hop);
+  auto it = mx_site_of_domain_.find(domain);
+  if (it != mx_site_of_domain_.end()) return it->second;
+  return "domain:" + domain;
+}
+
+bool QueueRunner::FlushMessage(uint64_t id) {
+  queue::MessageEntry* entry = relay_.queue().index.Find(id);
+  if (entry == nullptr || entry->quarantined) return false;
+  // In RAM only: the deferral records keep their retry times, so after a
+  // restart the message waits for them again unless flushed again.
+  for (queue::RecipientEntry& recipient : entry->recipients) {
+    if (recipient.state == queue::RecipientState::kPending) recipient.next_attempt_ms = 0;
+  }
+  if (!in_flight_.contains(id)) Schedule(id, 0);
+  return true;
+}
+
+bool QueueRunner::DeleteMessage(uint64_t id) {
+  queue::ShardQueue& queue = relay_.queue();
+  if (queue.index.Find(id) == nullptr || queue.spool == nullptr) return false;
+  queue::MessageDone done{id, WallNowMs(), queue::DoneReason::kDeleted};
+  absl::StatusOr<queue::RecordLocation> location = queue.spool->Append({queue::EncodeMessageDone(done)});
+  if (!location.ok()) {
+    Log(LogLevel::kError, "queue %s: cannot record its deletion: %s", queue::FormatQueueId(id),
+        std::string(location.status().message()));
+  }
+  queue.index.RemoveMessage(id, location.ok() ? location->segment : queue.spool->current_segment());
+  failures_.erase(id);
+  last_responses_.erase(id);
+  Log(LogLevel::kInfo, "%s deleted by the administrator", queue::FormatQueueId(id));
+  CommitSoon();
+  return true;
+}
+
+bool QueueRunner::BounceMessage(uint64_t id) {
+  queue::MessageEntry* entry = relay_.queue().index.Find(id);
+  if (entry == nullptr || entry->quarantined) return false;
+  for (uint32_t i = 0; i < entry->recipients.size(); ++i) {
+    if (entry->recipients[i].state != queue::RecipientState::kPending) continue;
+    // RFC 3463 §3.1: X.0.0, other undefined status: the reason is ours.
+    RecordOutcome(id, RecipientOutcome{i, OutcomeKind::kFailed, 0, "5.0.0",
+                                       "returned to the sender by the queue administrator", "",
+                                       false});
+  }
+  // In flight: the outcome that comes back finds nothing pending and
+  // finishes the message (with its bounce) then.
+  if (!in_flight_.contains(id)) FinishIfDone(id);
+  return true;
 }
 
 }  // namespace ringmta::relay

@@ -43,6 +43,25 @@ class QueueRunner : public queue::CommitListener {
   // The retry delay after `attempts` failed attempts (1 = first retry).
   int64_t BackoffMs(uint32_t attempts);
 
+  // Control plane (mta/admin), on the home shard's thread; each returns
+  // false when the message is not (or no longer) queued here.
+  // Makes every pending recipient due now.
+  bool FlushMessage(uint64_t id);
+  // Removes the message with a MessageDone(deleted) record: no bounce. A
+  // delivery already under way may still complete; its outcome is ignored.
+  bool DeleteMessage(uint64_t id);
+  // Fails every pending recipient (5.0.0) so the sender gets a DSN, as at
+  // expiry.
+  bool BounceMessage(uint64_t id);
+  bool is_in_flight(uint64_t id) const { return in_flight_.contains(id); }
+  // The destination (route key) a domain's recipients go to as far as this
+  // shard knows without asking DNS: the smart host's key, the MX site last
+  // resolved here, or "domain:NAME" when not resolved yet.
+  std::string DestinationOf(const std::string& domain) const;
+  // The last deferral or failure text of each recipient, or null when there
+  // was none. RAM only: a restart forgets it (the log keeps it).
+  const std::vector<std::string>* LastResponses(uint64_t id) const;
+
  private:
   static void OnTimer(io::Timer* timer, void* context);
   static void OnSweep(io::Timer* timer, void* context);
@@ -74,6 +93,11 @@ class QueueRunner : public queue::CommitListener {
   io::Timer commit_timer_;
   io::TaskGroup tasks_;
   absl::BitGen random_;
+  // For the control plane: domain -> MX site key, bounded (cleared when
+  // full: it is a hint for the summary, refilled by the next dispatch).
+  absl::flat_hash_map<std::string, std::string> mx_site_of_domain_;
+  absl::flat_hash_map<uint64_t, std::vector<std::string>> last_responses_;
+  void NoteResponse(uint64_t id, const RecipientOutcome& outcome, size_t recipients);
   bool commit_pending_ = false;
   bool stopped_ = false;
 };

@@ -26,13 +26,29 @@ void RunApplyOutcome(io::Shard& target, uint64_t, void* pointer) {
 
 }  // namespace
 
-RelayShard::RelayShard(const RelayConfig& config, const Router& router, const RelayShards* all,
+RelayShard::RelayShard(std::shared_ptr<const RelaySettings> settings, const RelayShards* all,
                        queue::ShardQueue& queue)
-    : config_(config), router_(router), all_(all), queue_(queue),
+    : settings_(std::move(settings)), all_(all), queue_(queue),
       outbox_timer_(&RelayShard::OnRetryOutbox, this),
       forget_timer_(&RelayShard::OnForgetSweep, this) {
   shutdown_node_.on_shutdown = &RelayShard::OnShutdown;
+  shutdown_node_.on_force = &RelayShard::OnForce;
   shutdown_node_.owner = this;
+}
+
+void RelayShard::SetSettings(std::shared_ptr<const RelaySettings> settings) {
+  settings_ = std::move(settings);
+  ++settings_generation_;
+  // A larger connection limit may let waiting jobs start now.
+  destinations_.ForEach([](Destination& destination) { destination.Kick(); });
+}
+
+Destination* RelayShard::FindDestination(const std::string& key) {
+  return destinations_.Find(key);
+}
+
+Destination& RelayShard::GetDestination(const std::string& key) {
+  return destinations_.FindOrAdd(key, {});
 }
 
 RelayShard::~RelayShard() {
@@ -42,7 +58,7 @@ RelayShard::~RelayShard() {
 absl::Status RelayShard::Start(io::Shard& shard) {
   shard_ = &shard;
   dns::ResolverConfig dns;
-  dns.servers = config_.dns_servers;
+  dns.servers = config().dns_servers;
   absl::StatusOr<std::unique_ptr<dns::Resolver>> resolver =
       dns::Resolver::Create(shard.reactor(), dns);
   if (!resolver.ok()) return resolver.status();
@@ -61,7 +77,7 @@ absl::Status RelayShard::Start(io::Shard& shard) {
         due_ms = std::min(due_ms, recipient.next_attempt_ms);
       }
     }
-    runner_->Schedule(entry.id, std::min(due_ms, now_ms + config_.retry_max_ms));
+    runner_->Schedule(entry.id, std::min(due_ms, now_ms + config().retry_max_ms));
     ++scheduled;
   });
   if (scheduled > 0) Log(LogLevel::kInfo, "%d queued messages scheduled for delivery", static_cast<int>(scheduled));
@@ -73,7 +89,7 @@ absl::Status RelayShard::Start(io::Shard& shard) {
 // Every quarter of the forget time: a destination goes at most 25% late,
 // and the sweep's pass over the table stays rare.
 void RelayShard::ScheduleForgetSweep() {
-  int64_t period_ms = std::max<int64_t>(1, config_.destination_forget_ms / 4);
+  int64_t period_ms = std::max<int64_t>(1, config().destination_forget_ms / 4);
   reactor().timers().Schedule(&forget_timer_, reactor().now_ms() + period_ms);
 }
 
@@ -85,7 +101,7 @@ void RelayShard::OnForgetSweep(io::Timer*, void* context) {
 }
 
 size_t RelayShard::ForgetIdleDestinations() {
-  size_t forgotten = destinations_.ForgetIdle(reactor().now_ms(), config_.destination_forget_ms);
+  size_t forgotten = destinations_.ForgetIdle(reactor().now_ms(), config().destination_forget_ms);
   if (forgotten > 0) {
     Log(LogLevel::kDebug, "forgot %d idle destinations; %d remain", static_cast<int>(forgotten),
         static_cast<int>(destinations_.size()));
@@ -95,18 +111,26 @@ size_t RelayShard::ForgetIdleDestinations() {
 
 void RelayShard::OnShutdown(void* owner) { static_cast<RelayShard*>(owner)->Shutdown(); }
 
+void RelayShard::OnForce(void* owner) { static_cast<RelayShard*>(owner)->ForceShutdown(); }
+
 void RelayShard::Shutdown() {
   if (stopping_) return;
   stopping_ = true;
-  shard_->RemoveShutdownNode(&shutdown_node_);
   runner_->Stop();
-  sessions_scope_.Cancel();
   reactor().timers().Cancel(&forget_timer_);
+  // Sessions in the middle of a message finish it (its outcome is recorded
+  // by the runner) and then end: NextJob answers nullptr from now on.
   destinations_.ForEach([](Destination& destination) { destination.Stop(); });
+}
+
+void RelayShard::ForceShutdown() {
+  Shutdown();
+  sessions_scope_.Cancel();
 }
 
 void RelayShard::Close() {
   if (shard_ == nullptr) return;
+  shard_->RemoveShutdownNode(&shutdown_node_);
   queue_.listener = nullptr;
   reactor().timers().Cancel(&outbox_timer_);
   reactor().timers().Cancel(&forget_timer_);
@@ -136,6 +160,14 @@ void RelayShard::SendJob(DeliveryJob* job, int owner) {
 }
 
 void RelayShard::ReturnJob(DeliveryJob* job) {
+  // The owner's view of how the route is doing, for the queue summary.
+  for (const RecipientOutcome& outcome : job->outcomes) {
+    if (outcome.kind == OutcomeKind::kDelivered) continue;
+    if (Destination* destination = FindDestination(job->route_key)) {
+      destination->set_last_error(outcome.status + " " + outcome.diagnostic);
+    }
+    break;
+  }
   SendOrQueue(job->home_shard, io::ShardMessage{&RunApplyOutcome, 0, job});
 }
 

@@ -29,9 +29,18 @@
 
 namespace ringmta::relay {
 
+// What a reload replaces as one immutable snapshot: delivery settings and
+// the routes built from them. A shard swaps its pointer on its own thread
+// (SetSettings); work under way keeps reading fields through config() at
+// each use, and the old snapshot lives on while anything still holds it.
+struct RelaySettings {
+  RelayConfig config;
+  Router router;
+};
+
 class RelayShard : public DestinationHost {
  public:
-  RelayShard(const RelayConfig& config, const Router& router, const RelayShards* all,
+  RelayShard(std::shared_ptr<const RelaySettings> settings, const RelayShards* all,
              queue::ShardQueue& queue);
   ~RelayShard() override;
   RelayShard(const RelayShard&) = delete;
@@ -49,8 +58,19 @@ class RelayShard : public DestinationHost {
   void AcceptJob(DeliveryJob* job);
   void StartSession(Destination& destination) override;
   void ReturnJob(DeliveryJob* job) override;
-  // Cancels sessions and idles destinations: the shard is stopping.
+  // The shard is stopping (a drain): no new dispatches, queued jobs go home
+  // deferred, idle sessions end; sessions with a message finish it.
   void Shutdown();
+  // The drain is over (timeout or second signal): cancel every session.
+  void ForceShutdown();
+
+  // Control plane (mta/admin), on this shard's thread.
+  void SetSettings(std::shared_ptr<const RelaySettings> settings);
+  uint64_t settings_generation() const { return settings_generation_; }
+  DestinationTable& destinations() { return destinations_; }
+  Destination* FindDestination(const std::string& key);
+  // For suspend: a destination no job has reached yet is made idle.
+  Destination& GetDestination(const std::string& key);
 
   // Home side.
   void SendJob(DeliveryJob* job, int owner);
@@ -59,15 +79,14 @@ class RelayShard : public DestinationHost {
 
   io::Shard& shard() { return *shard_; }
   io::Reactor& reactor() { return shard_->reactor(); }
-  const RelayConfig& config() const override { return config_; }
+  const RelayConfig& config() const override { return settings_->config; }
+  const Router& router() const { return settings_->router; }
   int64_t now_ms() const override { return shard_->reactor().now_ms(); }
   io::TimerWheel& timers() override { return reactor().timers(); }
   void Resume(std::coroutine_handle<> handle) override { reactor().Post(handle); }
-  DestinationTable& destinations() { return destinations_; }
   // Deletes destinations idle for destination_forget_ms; the sweep timer
   // calls it, tests may too. Returns how many went.
   size_t ForgetIdleDestinations();
-  const Router& router() const { return router_; }
   dns::Resolver& resolver() { return *resolver_; }
   queue::SegmentReader& segments() { return *segments_; }
   queue::ShardQueue& queue() { return queue_; }
@@ -86,9 +105,10 @@ class RelayShard : public DestinationHost {
   static void OnShutdown(void* owner);
   static void OnForgetSweep(io::Timer* timer, void* context);
   void ScheduleForgetSweep();
+  static void OnForce(void* owner);
 
-  const RelayConfig& config_;
-  const Router& router_;
+  std::shared_ptr<const RelaySettings> settings_;
+  uint64_t settings_generation_ = 1;
   const RelayShards* all_;
   queue::ShardQueue& queue_;
   io::Shard* shard_ = nullptr;

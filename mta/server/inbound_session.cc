@@ -33,13 +33,22 @@ std::string PeerAddress(int fd) {
   return text;
 }
 
-// Shutdown arrives from the shard loop: mark it, and cancel the session's
-// wait so it notices now rather than at its idle timeout.
+// Shutdown arrives from the shard loop as a drain: mark it, and cancel the
+// session's wait so it notices now rather than at its idle timeout, unless
+// a mail transaction is under way: that one may finish (and get its 250)
+// first. The force that ends a drain cancels in any case.
 struct ShutdownWatch {
   io::CancelScope scope;
   bool requested = false;
-  io::ShutdownNode node{&ShutdownWatch::OnShutdown, this};
+  const smtp::ServerProtocol* protocol = nullptr;
+  io::ShutdownNode node{&ShutdownWatch::OnShutdown, this, nullptr, nullptr,
+                        &ShutdownWatch::OnForce};
   static void OnShutdown(void* owner) {
+    auto* watch = static_cast<ShutdownWatch*>(owner);
+    watch->requested = true;
+    if (watch->protocol == nullptr || !watch->protocol->in_transaction()) watch->scope.Cancel();
+  }
+  static void OnForce(void* owner) {
     auto* watch = static_cast<ShutdownWatch*>(owner);
     watch->requested = true;
     watch->scope.Cancel();
@@ -289,6 +298,7 @@ io::Task<void> Session::Run() {
   protocol_.emplace(ProtocolConfig(config_), sink_.get(), std::move(peer), config_.policy,
                     config_.authenticator);
   smtp::ServerProtocol& protocol = *protocol_;
+  watch_.protocol = &protocol;
   protocol.Start();
   for (;;) {
     if (!co_await Flush(false)) break;
@@ -306,6 +316,12 @@ io::Task<void> Session::Run() {
       Consume(protocol.Feed(Readable()));
       if (sink_->NeedsPacing()) co_await sink_->Pace();
       continue;
+    }
+    // Draining: the transaction that was under way has ended; say 421.
+    if (watch_.requested && !protocol.in_transaction()) {
+      protocol.OnShutdown();
+      co_await Flush(true);
+      break;
     }
     int32_t received = co_await Fill();
     if (received > 0) continue;

@@ -123,6 +123,12 @@ class ServerProtocol {
     return phase_ == Phase::kData || phase_ == Phase::kBdat ? InputStage::kBody
                                                             : InputStage::kCommand;
   }
+  // Between MAIL and the end of the transaction (its reply, or RSET): a
+  // drain lets it finish before saying 421.
+  bool in_transaction() const {
+    return in_transaction_ || phase_ == Phase::kData || phase_ == Phase::kBdat ||
+           phase_ == Phase::kCommitPending;
+  }
   // The identity a successful AUTH proved, or empty.
   const std::string& auth_user() const { return auth_user_; }
 

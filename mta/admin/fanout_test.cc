@@ -1,0 +1,120 @@
+// FanOut across a real ShardGroup: results in target order from each
+// shard's own thread, a subset of targets, a silent shard (timeout, late
+// answer dropped), and CancelAll. The scenario starts on shard 0 through
+// the main thread's inbox (ShardGroup::SendFromMain).
+#include "mta/admin/fanout.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "mta/base/clock.h"
+#include "mta/io/operation.h"
+
+namespace ringmta::admin {
+namespace {
+
+io::Task<void> NeverCalled(io::Shard&, int fd, void*) {
+  ::close(fd);
+  co_return;
+}
+
+struct Scenario {
+  // Set on shard 0's thread, read by the test once `done` is true.
+  std::vector<std::vector<absl::StatusOr<Json>>> runs;
+  size_t pending_after_cancel = 1;
+  std::atomic<bool> done{false};
+};
+
+std::string ThreadName() {
+  return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+}
+
+// Not a local struct in the coroutine: GCC 12 crashes emitting its debug info.
+void CancelAll(void* pointer) { static_cast<FanOut*>(pointer)->CancelAll(); }
+
+io::Task<void> RunScenario(io::Shard& shard, Scenario* scenario) {
+  FanOut fanout(shard);
+  auto who = [](io::Shard& target) {
+    Json part = Json::Object();
+    part.Set("shard", target.index());
+    part.Set("thread", ThreadName());
+    return part;
+  };
+  // Named vectors: GCC 12 cannot keep a braced list alive across co_await.
+  std::vector<int> all = {0, 1, 2}, two = {2}, first_two = {0, 1}, one = {1};
+  scenario->runs.push_back(co_await fanout.Run(all, who, 5'000));
+  scenario->runs.push_back(co_await fanout.Run(two, who, 5'000));
+  // Shard 1 takes 300 ms to answer; the gather gives up after 50 ms.
+  scenario->runs.push_back(co_await fanout.Run(
+      first_two,
+      [](io::Shard& target) {
+        if (target.index() == 1) usleep(300'000);
+        return Json(target.index());
+      },
+      50));
+  // A gather cancelled while it waits ends at once with errors.
+  shard.reactor().Post(&CancelAll, &fanout);
+  scenario->runs.push_back(co_await fanout.Run(
+      one,
+      [](io::Shard& target) {
+        usleep(100'000);
+        return Json(target.index());
+      },
+      60'000));
+  scenario->pending_after_cancel = fanout.pending();
+  // Let the late answers arrive before the FanOut goes: they are dropped.
+  for (int i = 0; i < 50; ++i) co_await io::Nop(shard.reactor());
+  usleep(400'000);
+  for (int i = 0; i < 50; ++i) co_await io::Nop(shard.reactor());
+  scenario->done.store(true, std::memory_order_release);
+}
+
+void StartScenario(io::Shard& shard, uint64_t, void* pointer) {
+  io::Spawn(shard.reactor(), shard.tasks(), RunScenario(shard, static_cast<Scenario*>(pointer)));
+}
+
+TEST(FanOutTest, GathersFromShardsInOrderAndHandlesSilenceAndCancel) {
+  Scenario scenario;
+  io::ShardGroupOptions options;
+  options.shards = 3;
+  options.handler = &NeverCalled;
+  auto group = io::ShardGroup::Start(options);
+  ASSERT_TRUE(group.ok()) << group.status();
+  ASSERT_TRUE((*group)->SendFromMain(0, io::ShardMessage{&StartScenario, 0, &scenario}));
+  int64_t give_up_ms = MonotonicNowMs() + 60'000;
+  while (!scenario.done.load(std::memory_order_acquire) && MonotonicNowMs() < give_up_ms) usleep(1000);
+  (*group)->RequestStop();
+  (*group)->Join();
+  ASSERT_TRUE(scenario.done.load());
+  ASSERT_EQ(scenario.runs.size(), 4u);
+
+  const auto& all = scenario.runs[0];
+  ASSERT_EQ(all.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(all[i].ok()) << all[i].status();
+    EXPECT_EQ(all[i]->Find("shard")->as_int(), i);
+  }
+  // Each ran on its own shard's thread.
+  EXPECT_NE(all[0]->Find("thread")->as_string(), all[1]->Find("thread")->as_string());
+  EXPECT_NE(all[1]->Find("thread")->as_string(), all[2]->Find("thread")->as_string());
+
+  ASSERT_EQ(scenario.runs[1].size(), 1u);
+  EXPECT_EQ(scenario.runs[1][0]->Find("shard")->as_int(), 2);
+
+  const auto& slow = scenario.runs[2];
+  ASSERT_TRUE(slow[0].ok());
+  EXPECT_EQ(slow[0]->as_int(), 0);
+  ASSERT_FALSE(slow[1].ok());
+  EXPECT_EQ(slow[1].status().code(), absl::StatusCode::kDeadlineExceeded);
+
+  ASSERT_FALSE(scenario.runs[3][0].ok());
+  EXPECT_EQ(scenario.runs[3][0].status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(scenario.pending_after_cancel, 0u);
+}
+
+}  // namespace
+}  // namespace ringmta::admin
