@@ -128,6 +128,8 @@ int ControlCommands::HomeShard(uint64_t id) const {
   return shard < context_.relays->size() ? static_cast<int>(shard) : -1;
 }
 
+// Every fan-out below names its work and targets before the co_await: GCC
+// 12 frees a lambda temporary's captures inside a co_await expression twice.
 io::Task<Json> ControlCommands::Execute(ControlRequest request) {
   // An if-chain: no co_await inside a switch (GCC 12, docs/architecture.md).
   if (request.command == Command::kStatus) co_return co_await Status();
@@ -144,9 +146,7 @@ io::Task<Json> ControlCommands::Execute(ControlRequest request) {
 
 io::Task<Json> ControlCommands::Status() {
   const ControlContext& context = context_;
-  std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(
-      AllShards(),
-      [&context](io::Shard& shard) {
+  ShardWork work = [&context](io::Shard& shard) {
         relay::RelayShard& relay = RelayOn(context, shard);
         Json part = Json::Object();
         part.Set("shard", shard.index());
@@ -161,8 +161,9 @@ io::Task<Json> ControlCommands::Status() {
         part.Set("outbound_sessions", outbound);
         part.Set("settings_generation", static_cast<int64_t>(relay.settings_generation()));
         return part;
-      },
-      context_.shard_timeout_ms);
+      };
+  std::vector<int> target_shards = AllShards();
+  std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(target_shards, work, context_.shard_timeout_ms);
   if (std::optional<Json> error = ShardErrors(parts)) co_return *error;
   Json response = Ok();
   response.Set("version", context_.version);
@@ -196,9 +197,7 @@ io::Task<Json> ControlCommands::Status() {
 
 io::Task<Json> ControlCommands::QueueSummary() {
   const ControlContext& context = context_;
-  std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(
-      AllShards(),
-      [&context](io::Shard& shard) {
+  ShardWork work = [&context](io::Shard& shard) {
         relay::RelayShard& relay = RelayOn(context, shard);
         struct Row {
           int64_t messages = 0, bytes = 0, oldest_ms = INT64_MAX, next_ms = INT64_MAX;
@@ -242,8 +241,9 @@ io::Task<Json> ControlCommands::QueueSummary() {
         part.Set("home", std::move(home));
         part.Set("owner", std::move(owner));
         return part;
-      },
-      context_.shard_timeout_ms);
+      };
+  std::vector<int> target_shards = AllShards();
+  std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(target_shards, work, context_.shard_timeout_ms);
   if (std::optional<Json> error = ShardErrors(parts)) co_return *error;
   struct Merged {
     int64_t messages = 0, bytes = 0, oldest_ms = INT64_MAX, next_ms = INT64_MAX;
@@ -303,9 +303,7 @@ io::Task<Json> ControlCommands::List(ControlRequest request) {
   std::string destination = request.destination.value_or("");
   int64_t min_age_ms = request.min_age_s * 1000;
   int64_t limit = request.limit;
-  std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(
-      AllShards(),
-      [&context, sender, recipient, destination, min_age_ms, limit](io::Shard& shard) {
+  ShardWork work = [&context, sender, recipient, destination, min_age_ms, limit](io::Shard& shard) {
         relay::RelayShard& relay = RelayOn(context, shard);
         int64_t now_ms = WallNowMs();
         std::vector<const queue::MessageEntry*> matched;
@@ -358,8 +356,9 @@ io::Task<Json> ControlCommands::List(ControlRequest request) {
         part.Set("matched", static_cast<int64_t>(matched.size()));
         part.Set("messages", std::move(rows));
         return part;
-      },
-      context_.shard_timeout_ms);
+      };
+  std::vector<int> target_shards = AllShards();
+  std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(target_shards, work, context_.shard_timeout_ms);
   if (std::optional<Json> error = ShardErrors(parts)) co_return *error;
   int64_t matched = 0;
   std::vector<Json> rows;
@@ -393,9 +392,7 @@ io::Task<Json> ControlCommands::Show(uint64_t id) {
   const ControlContext& context = context_;
   // A named vector: GCC 12 cannot keep a braced list alive across co_await.
   std::vector<int> targets(1, home);
-  std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(
-      targets,
-      [&context, id](io::Shard& shard) {
+  ShardWork work = [&context, id](io::Shard& shard) {
         relay::RelayShard& relay = RelayOn(context, shard);
         const queue::MessageEntry* entry = relay.queue().index.Find(id);
         if (entry == nullptr) return ErrorResponse("no such message: " + queue::FormatQueueId(id));
@@ -431,8 +428,9 @@ io::Task<Json> ControlCommands::Show(uint64_t id) {
         }
         response.Set("recipients", std::move(recipients));
         return response;
-      },
-      context_.shard_timeout_ms);
+      };
+  std::vector<int> target_shards = targets;
+  std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(target_shards, work, context_.shard_timeout_ms);
   if (!parts[0].ok()) co_return ErrorResponse(std::string(parts[0].status().message()));
   co_return *parts[0];
 }
@@ -444,9 +442,7 @@ io::Task<Json> ControlCommands::Flush(ControlRequest request) {
     int home = HomeShard(id);
     if (home < 0) co_return ErrorResponse("no such message: " + queue::FormatQueueId(id));
     std::vector<int> targets(1, home);
-    std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(
-        targets,
-        [&context, id](io::Shard& shard) {
+    ShardWork work = [&context, id](io::Shard& shard) {
           if (!RelayOn(context, shard).runner().FlushMessage(id)) {
             return ErrorResponse("no such message: " + queue::FormatQueueId(id));
           }
@@ -454,15 +450,14 @@ io::Task<Json> ControlCommands::Flush(ControlRequest request) {
           response.Set("messages", 1);
           response.Set("destinations", 0);
           return response;
-        },
-        context_.shard_timeout_ms);
+        };
+    std::vector<int> target_shards = targets;
+    std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(target_shards, work, context_.shard_timeout_ms);
     if (!parts[0].ok()) co_return ErrorResponse(std::string(parts[0].status().message()));
     co_return *parts[0];
   }
   std::string destination = request.destination.value_or("");
-  std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(
-      AllShards(),
-      [&context, destination](io::Shard& shard) {
+  ShardWork work = [&context, destination](io::Shard& shard) {
         relay::RelayShard& relay = RelayOn(context, shard);
         int64_t messages = 0, destinations = 0;
         for (uint64_t id : MessagesFor(relay, destination)) messages += relay.runner().FlushMessage(id);
@@ -475,8 +470,9 @@ io::Task<Json> ControlCommands::Flush(ControlRequest request) {
         part.Set("messages", messages);
         part.Set("destinations", destinations);
         return part;
-      },
-      context_.shard_timeout_ms);
+      };
+  std::vector<int> target_shards = AllShards();
+  std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(target_shards, work, context_.shard_timeout_ms);
   if (std::optional<Json> error = ShardErrors(parts)) co_return *error;
   int64_t messages = 0, destinations = 0;
   for (const absl::StatusOr<Json>& part : parts) {
@@ -495,9 +491,7 @@ io::Task<Json> ControlCommands::Suspend(ControlRequest request, bool suspend) {
   int owner = relay::OwnerShard(destination, static_cast<int>(context_.relays->size()));
   int64_t duration_ms = request.duration_s * 1000;
   std::vector<int> targets(1, owner);
-  std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(
-      targets,
-      [&context, destination, duration_ms, suspend](io::Shard& shard) {
+  ShardWork work = [&context, destination, duration_ms, suspend](io::Shard& shard) {
         relay::RelayShard& relay = RelayOn(context, shard);
         Json response = Ok();
         response.Set("destination", destination);
@@ -516,8 +510,9 @@ io::Task<Json> ControlCommands::Suspend(ControlRequest request, bool suspend) {
         relay::Destination* found = relay.FindDestination(destination);
         response.Set("waiting", static_cast<int64_t>(found->queued()));
         return response;
-      },
-      context_.shard_timeout_ms);
+      };
+  std::vector<int> target_shards = targets;
+  std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(target_shards, work, context_.shard_timeout_ms);
   if (!parts[0].ok()) co_return ErrorResponse(std::string(parts[0].status().message()));
   co_return *parts[0];
 }
@@ -534,9 +529,7 @@ io::Task<Json> ControlCommands::DeleteOrBounce(ControlRequest request, bool boun
     targets = AllShards();
   }
   std::string destination = request.destination.value_or("");
-  std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(
-      targets,
-      [&context, id, destination, bounce](io::Shard& shard) {
+  ShardWork work = [&context, id, destination, bounce](io::Shard& shard) {
         relay::RelayShard& relay = RelayOn(context, shard);
         std::vector<uint64_t> ids = id ? std::vector<uint64_t>{*id} : MessagesFor(relay, destination);
         int64_t done = 0, in_flight = 0;
@@ -551,8 +544,9 @@ io::Task<Json> ControlCommands::DeleteOrBounce(ControlRequest request, bool boun
         part.Set("messages", done);
         part.Set("in_flight", in_flight);
         return part;
-      },
-      context_.shard_timeout_ms);
+      };
+  std::vector<int> target_shards = targets;
+  std::vector<absl::StatusOr<Json>> parts = co_await fanout_.Run(target_shards, work, context_.shard_timeout_ms);
   if (std::optional<Json> error = ShardErrors(parts)) co_return *error;
   int64_t messages = 0, in_flight = 0;
   for (const absl::StatusOr<Json>& part : parts) {

@@ -240,7 +240,7 @@ absl::StatusOr<Invocation> ParseArguments(const std::vector<std::string>& argume
   };
   auto want_words = [&](size_t min, size_t max) -> absl::Status {
     if (rest.size() < min || rest.size() > max) {
-      return Usage(command + ": wrong number of arguments (see ringctl --help)");
+      return Usage(command + ": wrong number of arguments");
     }
     return absl::OkStatus();
   };

@@ -88,8 +88,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> arguments(argv + 1, argv + argc);
   absl::StatusOr<Invocation> invocation = ParseArguments(arguments);
   if (!invocation.ok()) {
-    std::fprintf(stderr, "ringctl: %s\n\n%s", std::string(invocation.status().message()).c_str(),
-                 Usage().c_str());
+    std::fprintf(stderr, "ringctl: %s (ringctl --help lists the commands)\n",
+                 std::string(invocation.status().message()).c_str());
     return 2;
   }
   if (invocation->help) {
