@@ -71,9 +71,14 @@ void QueueRunner::Stop() {
   if (compactor_ != nullptr) compactor_->Stop();
   relay_.reactor().timers().Cancel(&timer_);
   relay_.reactor().timers().Cancel(&sweep_timer_);
-  // Outcomes still waiting go out with the spool's final commit on close.
-  if (commit_pending_) {
-    relay_.reactor().timers().Cancel(&commit_timer_);
+  // Write and sync what is appended now, at once: the spool's close writes
+  // only what a waiting commit asks for. Outcomes of deliveries that finish
+  // during the drain still commit through CommitSoon.
+  relay_.reactor().timers().Cancel(&commit_timer_);
+  commit_pending_ = false;
+  if (commit_running_) {
+    commit_again_ = true;
+  } else {
     OnCommitTimer(&commit_timer_, this);
   }
 }
@@ -403,16 +408,24 @@ void QueueRunner::CommitSoon() {
   // little for one instead of costing an fdatasync each (which halved
   // single-session throughput); the wait only bounds how many deliveries
   // a crash could repeat.
-  if (commit_pending_ || stopped_) return;
+  if (commit_pending_) return;  // the commit the timer starts includes this record
+  if (commit_running_) {
+    // The round under way may have begun before this record: one more.
+    commit_again_ = true;
+    return;
+  }
   commit_pending_ = true;
   relay_.reactor().timers().Schedule(&commit_timer_, relay_.reactor().now_ms() + kOutcomeCommitDelayMs);
 }
 
 void QueueRunner::OnCommitTimer(io::Timer*, void* context) {
   auto* self = static_cast<QueueRunner*>(context);
+  self->commit_pending_ = false;
+  self->commit_running_ = true;
   io::Spawn(self->relay_.reactor(), self->relay_.shard().tasks(), [](QueueRunner* runner) -> io::Task<void> {
     (void)co_await runner->relay_.queue().spool->Commit();
-    runner->commit_pending_ = false;
+    runner->commit_running_ = false;
+    if (std::exchange(runner->commit_again_, false)) runner->CommitSoon();
   }(self));
 }
 

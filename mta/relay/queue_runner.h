@@ -98,7 +98,9 @@ class QueueRunner : public queue::CommitListener {
   absl::flat_hash_map<std::string, std::string> mx_site_of_domain_;
   absl::flat_hash_map<uint64_t, std::vector<std::string>> last_responses_;
   void NoteResponse(uint64_t id, const RecipientOutcome& outcome, size_t recipients);
-  bool commit_pending_ = false;
+  bool commit_pending_ = false;  // commit_timer_ armed
+  bool commit_running_ = false;  // a commit task is under way
+  bool commit_again_ = false;    // records appended since it began
   bool stopped_ = false;
 };
 
