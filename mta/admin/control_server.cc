@@ -1,6 +1,7 @@
 #include "mta/admin/control_server.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -43,15 +44,27 @@ absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path, int* directory_
   return address;
 }
 
-// True when a daemon answers on `path` (so it must not be replaced).
+// True when a daemon answers on `path` (so it must not be replaced). A
+// connect alone is not proof: right after a daemon was killed its listening
+// socket may still accept for a moment (the kernel tears an io_uring down
+// asynchronously, and a pending accept holds the socket), but nobody
+// answers. So ask, and wait briefly for the answer.
 bool SocketInUse(const std::string& path) {
+  constexpr int kAnswerWaitMs = 1'000;
   int directory_fd = -1;
   absl::StatusOr<sockaddr_un> address = UnixAddress(path, &directory_fd);
   if (!address.ok()) return false;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   bool in_use = fd >= 0 && connect(fd, reinterpret_cast<const sockaddr*>(&*address), sizeof *address) == 0;
-  if (fd >= 0) close(fd);
   if (directory_fd >= 0) close(directory_fd);
+  if (in_use) {
+    static constexpr char kProbe[] = "{\"command\":\"status\"}\n";
+    in_use = send(fd, kProbe, sizeof kProbe - 1, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof kProbe - 1);
+    pollfd readable{fd, POLLIN, 0};
+    char byte;
+    in_use = in_use && poll(&readable, 1, kAnswerWaitMs) == 1 && recv(fd, &byte, 1, 0) == 1;
+  }
+  if (fd >= 0) close(fd);
   return in_use;
 }
 

@@ -51,6 +51,8 @@ def write_credentials(accounts):
 def spool_contains(spool, needle):
     for root, _, files in os.walk(spool):
         for name in files:
+            if not os.path.isfile(os.path.join(root, name)):
+                continue  # the admin socket lives in the spool too
             with open(os.path.join(root, name), "rb") as segment:
                 if needle in segment.read():
                     return True
@@ -297,6 +299,8 @@ class Submission(unittest.TestCase):
         """The record bytes around `marker` in the spool's segment files."""
         for root, _, files in os.walk(self.daemon.spool):
             for name in files:
+                if not os.path.isfile(os.path.join(root, name)):
+                    continue  # the admin socket lives in the spool too
                 with open(os.path.join(root, name), "rb") as segment:
                     data = segment.read()
                 at = data.find(marker)
