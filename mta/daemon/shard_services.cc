@@ -105,6 +105,10 @@ void StopShardServices(io::Shard& shard, void* context) {
   services->relays[shard.index()]->Close();
   queue::ShardQueue& queue = *services->queues[shard.index()];
   if (queue.spool != nullptr) {
+    // Records appended since the last commit (outcomes of deliveries that
+    // ended during the drain, operator deletions) are written and synced
+    // now: the spool's close writes only what a commit waits for.
+    (void)io::BlockOn(shard.reactor(), queue.spool->Commit());
     io::BlockOn(shard.reactor(), queue.spool->Close());
     queue.spool.reset();
   }

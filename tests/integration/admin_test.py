@@ -251,6 +251,13 @@ class QueueCommands(unittest.TestCase):
         self.assertIn("longer than", huge["error"])
         after = self.ctl.ok("list")
         self.assertEqual([m["id"] for m in after["messages"]], [m["id"] for m in before["messages"]])
+        # A second daemon on the same spool is refused: the socket answers.
+        second = subprocess.run([self.mta.args[0], "--listen", "127.0.0.1:0", "--shards", "1",
+                                 "--spool", self.mta.spool], capture_output=True, text=True,
+                                timeout=30)
+        self.assertEqual(second.returncode, 1)
+        self.assertIn("is in use", second.stderr)
+        self.assertTrue(stat.S_ISSOCK(os.stat(self.ctl.socket).st_mode))
         nowhere = subprocess.run([ringctl_path(), "--socket", self.ctl.socket + ".missing", "status"],
                                  capture_output=True, text=True, timeout=30)
         self.assertEqual(nowhere.returncode, 3)
