@@ -360,13 +360,15 @@ void QueueRunner::FinishIfDone(uint64_t id) {
   }
   // Every recipient is final: bounce the failed ones, then the message is done.
   // Failures learnt before a restart are only on disk: the bounce reads
-  // them back (QueueBounce), so any failed recipient calls for one.
+  // them back (QueueBounce), so any failed recipient calls for one. Also
+  // while draining: a delivery that ends in a 5xx then still bounces (the
+  // spool stays open until the shard's last task is done).
   auto failures = failures_.extract(id);
   bool any_failed = std::any_of(entry->recipients.begin(), entry->recipients.end(),
                                 [](const queue::RecipientEntry& recipient) {
                                   return recipient.state == queue::RecipientState::kFailed;
                                 });
-  if (any_failed && !entry->sender.empty() && !stopped_) {
+  if (any_failed && !entry->sender.empty()) {
     in_flight_.insert(id);
     io::Spawn(relay_.reactor(), relay_.shard().tasks(),
               BounceThenDone(id, failures.empty() ? std::vector<FailureReport>{}
