@@ -9,9 +9,12 @@ import json
 import os
 import signal
 import smtplib
+import shutil
 import socket
+import ssl
 import stat
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -307,6 +310,72 @@ class Reload(unittest.TestCase):
                 # Still the old smart host.
                 send(mta.port, "a@example.com", ["x@example.net"])
                 self.assertTrue(sink.wait_for(1), mta.log())
+
+
+def make_certificate(directory, name):
+    key = os.path.join(directory, "key.pem")
+    cert = os.path.join(directory, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", f"/CN={name}"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def tls_client(port, cafile):
+    """An SMTP session after STARTTLS, trusting only `cafile`."""
+    context = ssl.create_default_context(cafile=cafile)
+    context.check_hostname = False
+    client = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    client.starttls(context=context)
+    client.ehlo()
+    return client
+
+
+def der(cert_path):
+    with open(cert_path) as handle:
+        return ssl.PEM_cert_to_DER_cert(handle.read())
+
+
+class TlsReload(unittest.TestCase):
+    def test_new_certificate_for_new_handshakes_only(self):
+        root = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        live = os.path.join(root, "live")
+        os.mkdir(live)
+        old_cert, old_key = make_certificate(os.path.join(root), "old.test")
+        staged = os.path.join(root, "new")
+        os.mkdir(staged)
+        new_cert, new_key = make_certificate(staged, "new.test")
+        cert, key = os.path.join(live, "cert.pem"), os.path.join(live, "key.pem")
+        shutil.copy(old_cert, cert)
+        shutil.copy(old_key, key)
+        with SmtpSink() as sink:
+            config = write_config(config_text(f"127.0.0.1:{sink.port}") +
+                                  f'[tls]\ncert_file = "{cert}"\nkey_file = "{key}"\n')
+            with RingmtaProcess("--config", config) as mta:
+                ctl = Ctl(mta)
+                before = tls_client(mta.port, old_cert)
+                self.addCleanup(before.close)
+                self.assertEqual(before.sock.getpeercert(binary_form=True), der(old_cert))
+                shutil.copy(new_cert, cert)
+                shutil.copy(new_key, key)
+                self.assertEqual(ctl.ok("reload")["shards_applied"], 2)
+                after = tls_client(mta.port, new_cert)
+                self.addCleanup(after.close)
+                self.assertEqual(after.sock.getpeercert(binary_form=True), der(new_cert))
+                # The session that began before the reload goes on.
+                before.sendmail("a@example.com", ["old@example.net"], BODY)
+                after.sendmail("a@example.com", ["new@example.net"], BODY)
+                self.assertTrue(sink.wait_for(2), mta.log())
+                # A key that does not load keeps the certificate in use.
+                with open(key, "w") as handle:
+                    handle.write("not a key\n")
+                broken = ctl.run("reload")
+                self.assertEqual(broken.returncode, 1)
+                self.assertIn("old configuration kept", broken.stderr)
+                again = tls_client(mta.port, new_cert)
+                self.addCleanup(again.close)
+                self.assertEqual(again.sock.getpeercert(binary_form=True), der(new_cert))
 
 
 class Drain(unittest.TestCase):
