@@ -183,6 +183,27 @@ class QueueCommands(unittest.TestCase):
         self.assertEqual(again.returncode, 1)
         self.assertIn("is not suspended", again.stderr)
 
+    def test_suspended_destination_holds_its_mail_until_resumed(self):
+        with SmtpSink() as sink:
+            with open(self.config, "w") as handle:
+                handle.write(config_text(f"127.0.0.1:{sink.port}"))
+            self.ctl.ok("reload")
+            live = f"smarthost:127.0.0.1:{sink.port}"
+            self.ctl.ok("suspend", live)
+            self.assertEqual(self.ctl.ok("flush")["messages"], 3)
+            # The jobs reach the destination and wait there: no connection.
+            self.assertTrue(wait_until(lambda: all(
+                m["in_flight"] for m in self.ctl.ok("list")["messages"])), self.ctl.ok("list"))
+            rows = {r["destination"]: r for r in self.ctl.ok("queue", "summary")["destinations"]}
+            self.assertEqual(rows[live]["state"], "suspended")
+            # Jobs, one per message and recipient domain: the first message
+            # has two (one.test, two.test), the others one each.
+            self.assertEqual(rows[live]["waiting_at_destination"], 4)
+            self.assertEqual(sink.connections, 0)
+            self.assertEqual(sink.messages, [])
+            self.assertEqual(self.ctl.ok("resume", live)["waiting"], 4)
+            self.assertTrue(sink.wait_for(3), self.mta.log())
+
     def test_reload_to_a_live_host_then_flush_delivers(self):
         with SmtpSink() as sink:
             with open(self.config, "w") as handle:
