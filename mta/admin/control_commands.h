@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "mta/admin/admin_limits.h"
 #include "mta/admin/control_request.h"
 #include "mta/admin/fanout.h"
 #include "mta/admin/json.h"
@@ -27,7 +28,7 @@ struct ControlContext {
   std::string version;
   int64_t started_ms = 0;  // wall clock
   // Fan-out answers slower than this count as errors.
-  int64_t shard_timeout_ms = 5'000;
+  int64_t shard_timeout_ms = kShardAnswerTimeoutMs;
 };
 
 class ControlCommands {

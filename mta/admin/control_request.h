@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "mta/admin/admin_limits.h"
 #include "mta/admin/json.h"
 
 namespace ringmta::admin {
@@ -43,11 +44,6 @@ struct ControlRequest {
   // suspend: 0 = until resumed.
   int64_t duration_s = 0;
 };
-
-// Bounds on what a request may ask for.
-inline constexpr int64_t kListLimitMax = 10'000;  // one response line stays a few MB at most
-inline constexpr int64_t kDurationMaxS = 30LL * 24 * 3600;  // a suspension longer than the queue lifetime is a mistake
-inline constexpr size_t kFilterBytesMax = 512;  // an address is at most 256 bytes (RFC 5321 §4.5.3.1.3)
 
 // Parses one request line (a JSON object with "command" and its arguments;
 // unknown keys are errors).

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "mta/admin/admin_limits.h"
 #include "mta/admin/control_commands.h"
 #include "mta/admin/fanout.h"
 #include "mta/admin/json.h"
@@ -25,17 +26,6 @@
 #include "mta/io/shard.h"
 
 namespace ringmta::admin {
-
-// A request line longer than this is refused (and the connection closed):
-// the longest valid request is a few hundred bytes.
-inline constexpr size_t kRequestBytesMax = 64 * 1024;
-// Admin connections at once; more are closed at accept. ringctl uses one.
-inline constexpr int kControlConnectionsMax = 16;
-// A connection with no request for this long is closed.
-inline constexpr int64_t kControlIdleTimeoutMs = 300'000;
-inline constexpr int64_t kControlSendTimeoutMs = 10'000;
-// How long ringctl reload waits for the main thread's answer.
-inline constexpr int64_t kReloadTimeoutMs = 30'000;
 
 struct ControlServerOptions {
   // Empty: no socket (SIGHUP reload still works through the server).

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "mta/admin/admin_limits.h"
 
 namespace ringmta::admin {
 
@@ -69,10 +70,6 @@ class Json {
   std::vector<Json> items_;
   std::vector<std::pair<std::string, Json>> members_;
 };
-
-// Nesting deeper than this is refused: a request is a flat object, a
-// response two or three levels; the bound keeps recursion shallow.
-inline constexpr int kJsonDepthMax = 16;
 
 // The whole of `text` must be one JSON value (surrounding blanks allowed).
 absl::StatusOr<Json> ParseJson(std::string_view text);

@@ -68,7 +68,9 @@ class Destination {
   // "active", "backoff" or "suspended".
   const char* state() const;
   const std::string& last_error() const { return last_error_; }
-  void set_last_error(std::string text) { last_error_ = text.substr(0, 300); }
+  // Kept short: it is shown in a table row, the log has the whole text.
+  void set_last_error(std::string text) { last_error_ = text.substr(0, kLastErrorBytesMax); }
+  static constexpr size_t kLastErrorBytesMax = 300;
 
   const std::string& key() const { return key_; }
   const std::vector<NextHop>& hops() const { return hops_; }

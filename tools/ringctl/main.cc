@@ -12,14 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "mta/admin/admin_limits.h"
 #include "tools/ringctl/cli.h"
 
 namespace {
 
 using ringmta::admin::Json;
 
-// Answers can list up to 10,000 messages; anything past this is not ours.
-constexpr size_t kResponseBytesMax = 64 << 20;
+using ringmta::admin::kResponseBytesMax;
 
 // Connects to `path`; long paths go through /proc/self/fd (sun_path holds
 // 108 bytes, a spool directory may be deeper). Returns -1 with errno set.
