@@ -116,5 +116,65 @@ TEST(FanOutTest, GathersFromShardsInOrderAndHandlesSilenceAndCancel) {
   EXPECT_EQ(scenario.pending_after_cancel, 0u);
 }
 
+
+// A stopping shard answers with an error instead of running the work.
+// Shards 0 and 1 each keep a task alive until the answer is in, so both
+// still run their loops after RequestStop.
+struct StoppingScenario {
+  std::vector<absl::StatusOr<Json>> results;
+  bool work_ran = false;  // written by shard 1 if the work runs (it must not)
+  std::atomic<bool> answered{false};
+  std::atomic<bool> done{false};
+};
+
+io::Task<void> KeepAliveUntilAnswered(io::Shard& shard, StoppingScenario* scenario) {
+  while (!scenario->answered.load(std::memory_order_acquire)) {
+    usleep(1000);
+    co_await io::Nop(shard.reactor());
+  }
+}
+
+io::Task<void> AskWhileStopping(io::Shard& shard, StoppingScenario* scenario) {
+  while (!shard.stopping()) {
+    usleep(1000);
+    co_await io::Nop(shard.reactor());
+  }
+  FanOut fanout(shard);
+  std::vector<int> one = {1};
+  ShardWork work = [scenario](io::Shard&) {
+    scenario->work_ran = true;
+    return Json(true);
+  };
+  scenario->results = co_await fanout.Run(one, work, 10'000);
+  scenario->answered.store(true, std::memory_order_release);
+  scenario->done.store(true, std::memory_order_release);
+}
+
+absl::Status StartStoppingScenario(io::Shard& shard, void* context) {
+  auto* scenario = static_cast<StoppingScenario*>(context);
+  if (shard.index() == 0) io::Spawn(shard.reactor(), shard.tasks(), AskWhileStopping(shard, scenario));
+  if (shard.index() == 1) io::Spawn(shard.reactor(), shard.tasks(), KeepAliveUntilAnswered(shard, scenario));
+  return absl::OkStatus();
+}
+
+TEST(FanOutTest, AStoppingShardAnswersWithAnError) {
+  StoppingScenario scenario;
+  io::ShardGroupOptions options;
+  options.shards = 2;
+  options.handler = &NeverCalled;
+  options.on_shard_start = &StartStoppingScenario;
+  options.hook_context = &scenario;
+  auto group = io::ShardGroup::Start(options);
+  ASSERT_TRUE(group.ok()) << group.status();
+  (*group)->RequestStop();
+  (*group)->Join();
+  ASSERT_TRUE(scenario.done.load());
+  ASSERT_EQ(scenario.results.size(), 1u);
+  ASSERT_FALSE(scenario.results[0].ok());
+  EXPECT_EQ(scenario.results[0].status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(scenario.results[0].status().message().find("shard 1 is stopping"), std::string::npos);
+  EXPECT_FALSE(scenario.work_ran);
+}
+
 }  // namespace
 }  // namespace ringmta::admin
