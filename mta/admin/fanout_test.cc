@@ -123,19 +123,21 @@ TEST(FanOutTest, GathersFromShardsInOrderAndHandlesSilenceAndCancel) {
 struct StoppingScenario {
   std::vector<absl::StatusOr<Json>> results;
   bool work_ran = false;  // written by shard 1 if the work runs (it must not)
+  std::atomic<bool> target_stopping{false};  // shard 1 has begun to stop
   std::atomic<bool> answered{false};
   std::atomic<bool> done{false};
 };
 
 io::Task<void> KeepAliveUntilAnswered(io::Shard& shard, StoppingScenario* scenario) {
   while (!scenario->answered.load(std::memory_order_acquire)) {
+    if (shard.stopping()) scenario->target_stopping.store(true, std::memory_order_release);
     usleep(1000);
     co_await io::Nop(shard.reactor());
   }
 }
 
 io::Task<void> AskWhileStopping(io::Shard& shard, StoppingScenario* scenario) {
-  while (!shard.stopping()) {
+  while (!scenario->target_stopping.load(std::memory_order_acquire)) {
     usleep(1000);
     co_await io::Nop(shard.reactor());
   }
