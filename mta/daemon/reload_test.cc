@@ -47,7 +47,9 @@ TEST(ReloadTest, SnapshotsCarryNewLimitsAndKeepTheBases) {
   config.smarthost = "relay.example:2525";
   config.message_bytes_max = 5000;
   config.recipients_max = 150;
-  config.idle_timeout_ms = 7000;
+  config.command_timeout_ms = 7000;
+  config.data_timeout_ms = 8000;
+  config.junk_commands_max = 9;
   server::InboundConfig inbound;
   inbound.protocol.hostname = "mx.example";
   server::InboundConfig submission = inbound;
@@ -56,7 +58,12 @@ TEST(ReloadTest, SnapshotsCarryNewLimitsAndKeepTheBases) {
   ASSERT_TRUE(snapshots.ok()) << snapshots.status();
   EXPECT_EQ(snapshots->inbound->protocol.message_bytes_max, 5000u);
   EXPECT_EQ(snapshots->inbound->protocol.recipients_max, 150);
-  EXPECT_EQ(snapshots->inbound->idle_timeout_ms, 7000);
+  EXPECT_EQ(snapshots->inbound->command_timeout_ms, 7000);
+  EXPECT_EQ(snapshots->inbound->data_timeout_ms, 8000);
+  EXPECT_EQ(snapshots->inbound->protocol.junk_commands_max, 9);
+  EXPECT_FALSE(snapshots->submission->implicit_tls);
+  EXPECT_TRUE(snapshots->submission_tls->implicit_tls);
+  EXPECT_TRUE(snapshots->submission_tls->protocol.auth_required);
   EXPECT_EQ(snapshots->inbound->protocol.hostname, "mx.example");
   EXPECT_FALSE(snapshots->inbound->protocol.auth_required);
   EXPECT_TRUE(snapshots->submission->protocol.auth_required);
