@@ -68,7 +68,7 @@ io::Task<bool> OutboundConnection::Flush() {
     }
   }
   output.clear();
-  if (!sent) client_.OnTransportFailure(smtp::TransportFailure::kConnectionLost);
+  if (!sent) client_.OnTransportFailure(smtp::TransportFailure::kSendFailed);
   co_return sent;
 }
 

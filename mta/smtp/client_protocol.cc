@@ -281,6 +281,12 @@ void ClientProtocol::OnTransportFailure(TransportFailure failure) {
     case TransportFailure::kConnectionLost:
       reply = LocalReply(451, "4.4.2", "Connection lost");
       break;
+    case TransportFailure::kSendFailed:
+      reply = LocalReply(451, "4.4.2", "Connection lost while sending");
+      // The end of the body was queued but never left: the server cannot
+      // have the message, so it is a plain deferral, not "uncertain".
+      if (phase_ == Phase::kAwaitingFinalReply) phase_ = Phase::kSendingBody;
+      break;
     case TransportFailure::kTlsFailed:
       reply = LocalReply(454, "4.7.0", "TLS handshake failed");
       break;

@@ -59,7 +59,9 @@ enum class CloseReason {
   kTransportFailure,  // OnTransportFailure: timeout, lost connection, TLS failure
 };
 
-enum class TransportFailure { kTimeout, kConnectionLost, kTlsFailed };
+// kSendFailed: writing failed, so what was queued (the final dot among it)
+// did not all leave; kConnectionLost: the peer went away while we waited.
+enum class TransportFailure { kTimeout, kConnectionLost, kSendFailed, kTlsFailed };
 
 // Driving it (one object per connection, on one shard):
 //   ClientProtocol client(config);       // after connect; wait for the greeting

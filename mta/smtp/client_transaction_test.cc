@@ -300,6 +300,15 @@ TEST(ClientTransaction, TimeoutAfterFinalDotIsUncertain) {
   EXPECT_EQ(server.outcome().close_reason, CloseReason::kTransportFailure);
 }
 
+TEST(ClientTransaction, SendFailingWithTheFinalDotIsNotUncertain) {
+  const ClientSetup setup = OneMessage({"b@y.example"});
+  client_test::FakeServer server(setup);
+  AwaitFinalReply(&server)->client().OnTransportFailure(TransportFailure::kSendFailed);
+  server.Turn("", 1);
+  EXPECT_EQ(server.outcome().results, std::vector<std::string>{"250 | 451L"});
+  EXPECT_EQ(server.outcome().close_reason, CloseReason::kTransportFailure);
+}
+
 TEST(ClientTransaction, GarbageAfterFinalDotIsUncertain) {
   const ClientSetup setup = OneMessage({"b@y.example"});
   client_test::FakeServer server(setup);

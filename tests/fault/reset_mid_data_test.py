@@ -6,7 +6,6 @@ cannot know whether the server took it, so it is "deferred (delivery
 uncertain)" and held back (an hour) rather than sent again at once; it is
 still queued when the daemon stops, and the books say so.
 """
-import os
 import socket
 import struct
 import threading
@@ -128,21 +127,12 @@ class ResetMidData(unittest.TestCase):
             number = ledger.numbers_in(body)[0]
             self.assertTrue(body.endswith(ledger.message(number, size)), "body altered")
 
-    @unittest.skipIf(os.environ.get("RINGMTA_RUN_KNOWN_BUGS") is None,
-                     "ringmta bug: a reset while the last body chunk is being written is "
-                     "called 'delivery uncertain' (held 1 h) though the final dot never left; "
-                     "see the docstring")
     def test_reset_inside_a_single_chunk_body_is_deferred_not_uncertain(self):
-        """A body under 64 KiB is one chunk: mta/relay/outbound_session.cc
-        calls SupplyBody(data, last=true), which appends the data *and* the
-        terminator to the output and moves the client to
-        kAwaitingFinalReply, and only then Flush()es. When SendAll fails
-        part way (the server reset after 1000 bytes), the terminator was
-        never handed to the kernel, so the server cannot have the message;
-        yet OnTransportFailure in kAwaitingFinalReply marks it uncertain and
-        the queue runner holds the retry for kUncertainRetryMs (an hour).
-        The same 64 KiB first write fails the same way in a 200 KB message,
-        which is (rightly) deferred and redelivered within a second."""
+        """A body under 64 KiB is one chunk: the data and the final dot go
+        out in one write. When that write fails part way (the server reset
+        after 1000 bytes), the dot never left, so the server cannot have the
+        message: a plain deferral, redelivered at the next retry, never
+        "delivery uncertain" (which holds the retry for an hour)."""
         size = 50 * 1024
         ledger = Ledger()
         with FreshConnectionDropServer(drop_after_body_bytes=1000) as server, \

@@ -176,7 +176,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t chunk = 1 + (data[2] & 15);
   std::string input(kPrefixes[(data[2] >> 4) % std::size(kPrefixes)]);
   input.append(reinterpret_cast<const char*>(data + 3), size - 3);
-  const TransportFailure failure = static_cast<TransportFailure>(size % 3);
+  const TransportFailure failure = static_cast<TransportFailure>(size % 4);
   Driver(config, data[1]).Run(input, input.size() + 1, failure);
   Driver(config, data[1]).Run(input, chunk, failure);
   return 0;
