@@ -152,6 +152,16 @@ void Destination::OnRateTimer(io::Timer*, void* context) {
 
 void Destination::Finish(DeliveryJob* job) { host_.ReturnJob(job); }
 
+void Destination::Requeue(DeliveryJob* job) {
+  if (stopping_) {
+    job->SetAllOutcomes(OutcomeKind::kDeferred, 0, "4.3.2", "shutting down");
+    host_.ReturnJob(job);
+    return;
+  }
+  ready_.push_front(job);
+  Dispatch();
+}
+
 void Destination::OnConnected() {
   consecutive_failures_ = 0;
   backoff_until_ms_ = 0;

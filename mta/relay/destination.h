@@ -41,6 +41,10 @@ class Destination {
   class NextJobAwaiter;
   NextJobAwaiter NextJob(int64_t idle_ms);
   void Finish(DeliveryJob* job);
+  // A session that lost its pooled connection gives its job back (first in
+  // line) instead of reconnecting itself: a new connection is the
+  // destination's to grant, under its connections/s limit.
+  void Requeue(DeliveryJob* job);
 
   void OnConnected();
   void OnConnectFailed();

@@ -43,11 +43,17 @@ class FakeHost : public DestinationHost {
   }
   void ReturnJob(DeliveryJob* job) override { returned.push_back(job); }
 
-  // Like an outbound session: takes jobs until idle, delivering each.
+  // Like an outbound session: takes jobs until idle, delivering each. With
+  // `lose_pooled_connection`, its connection is gone by the second job,
+  // which it gives back (as the real session does) and ends.
   Detached Session(Destination& destination) {
     DeliveryJob* job = co_await destination.NextJob(0);
     int messages = 0;
     while (job != nullptr) {
+      if (messages > 0 && lose_pooled_connection) {
+        destination.Requeue(job);
+        break;
+      }
       handed_ms.push_back(now_ms());
       job->SetAllOutcomes(OutcomeKind::kDelivered, 250, "2.0.0", "ok");
       destination.Finish(job);
@@ -85,6 +91,7 @@ class FakeHost : public DestinationHost {
   }
 
   RelayConfig config_;
+  bool lose_pooled_connection = false;
   std::vector<int64_t> handed_ms;
   std::vector<int64_t> session_starts_ms;
   std::vector<DeliveryJob*> returned;
@@ -256,6 +263,23 @@ TEST(DestinationTableTest, KnownDestinationsTakeNewHops) {
   EXPECT_EQ(again.hops()[0].host, "mx2.test");
   table.FindOrAdd("site", {});  // no answer: keep what we had
   EXPECT_EQ(again.hops()[0].host, "mx2.test");
+}
+
+TEST(DestinationTest, AReconnectAfterALostPooledConnectionWaitsForAConnectionToken) {
+  FakeHost host;
+  host.config_.connections_per_second_per_destination = 1;  // burst 1
+  host.config_.initial_concurrency = 1;
+  host.config_.connections_per_destination_max = 1;
+  host.lose_pooled_connection = true;
+  Destination destination(host, "example.test", {});
+  for (int i = 0; i < 3; ++i) destination.Submit(host.NewJob());
+  host.Run();
+  // Every job after a session's first goes back and needs a new
+  // connection, one per second: none bypasses the limit.
+  EXPECT_EQ(host.session_starts_ms, (std::vector<int64_t>{0, 1000, 2000}));
+  EXPECT_EQ(host.handed_ms, (std::vector<int64_t>{0, 1000, 2000}));
+  EXPECT_EQ(host.returned.size(), 3u);
+  EXPECT_TRUE(destination.idle());
 }
 
 }  // namespace

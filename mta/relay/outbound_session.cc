@@ -383,8 +383,14 @@ io::Task<void> RunOutboundSession(RelayShard& relay, Destination& destination) {
   int messages = 0;
   while (job != nullptr) {
     if (connection != nullptr && !co_await WaitReady(*connection)) {
+      // The pooled connection went away. Reconnecting here would bypass
+      // the destination's connections/s limit: the job goes back first in
+      // line, and the destination starts the next session when it may.
       co_await connection->Close();
       connection.reset();
+      destination.Requeue(job);
+      job = nullptr;
+      break;
     }
     if (connection == nullptr) {
       ConnectFailure failure;
