@@ -68,7 +68,7 @@ std::string FormatReceived(const ReceivedEvent& event, int64_t now_ms) {
       .String("client", event.client_address, kHostBytesMax)
       .String("helo", event.client_helo, kHostBytesMax);
   OptionalString(line, "auth", event.auth_user, kAddressBytesMax);
-  line.Bool("tls", event.tls);
+  OptionalString(line, "tls", event.tls, kHostBytesMax);
   return line.Finish();
 }
 
@@ -80,6 +80,7 @@ std::string FormatOutcome(const OutcomeEvent& event, int64_t now_ms) {
       .String("recipient", event.recipient, kAddressBytesMax);
   OptionalString(line, "destination", event.destination, kAddressBytesMax);
   OptionalString(line, "remote_host", event.remote_host, kHostBytesMax);
+  OptionalString(line, "tls", event.tls, kHostBytesMax);
   if (event.reply_code > 0) {
     line.Int("code", event.reply_code);
   } else {

@@ -27,11 +27,11 @@ size_t Lines(const std::string& text) { return static_cast<size_t>(std::count(te
 
 TEST(DeliveryLogFormatTest, ReceivedLineHasEveryField) {
   ReceivedEvent event{0x0102030405060708, "a@example.com", 2, 1234, "192.0.2.1", "client.test",
-                      "", true};
+                      "", "TLSv1.3 TLS_AES_128_GCM_SHA256"};
   EXPECT_EQ(FormatReceived(event, kNowMs),
             "{\"ts\":\"2023-11-14T22:13:20.123Z\",\"event\":\"received\",\"id\":\"0102030405060708\","
             "\"sender\":\"a@example.com\",\"recipients\":2,\"size\":1234,\"client\":\"192.0.2.1\","
-            "\"helo\":\"client.test\",\"auth\":null,\"tls\":true}\n");
+            "\"helo\":\"client.test\",\"auth\":null,\"tls\":\"TLSv1.3 TLS_AES_128_GCM_SHA256\"}\n");
 }
 
 TEST(DeliveryLogFormatTest, OutcomeLineEscapesPeerText) {
@@ -41,6 +41,7 @@ TEST(DeliveryLogFormatTest, OutcomeLineEscapesPeerText) {
   event.recipient = "b@example.org";
   event.destination = "smarthost:relay.test:25";
   event.remote_host = "relay.test[192.0.2.2]";
+  event.tls = "TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256";
   event.reply_code = 550;
   event.enhanced_status = "5.1.1";
   event.response = "no such user\r\n\"x\" \xff";
@@ -50,6 +51,8 @@ TEST(DeliveryLogFormatTest, OutcomeLineEscapesPeerText) {
   std::string line = FormatOutcome(event, kNowMs);
   EXPECT_NE(line.find("\"event\":\"bounced\""), std::string::npos);
   EXPECT_NE(line.find("\"code\":550,\"status\":\"5.1.1\""), std::string::npos);
+  EXPECT_NE(line.find("\"tls\":\"TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256\""), std::string::npos)
+      << line;
   EXPECT_NE(line.find(R"("response":"no such user\r\n\"x\" \ufffd")"), std::string::npos) << line;
   EXPECT_NE(line.find("\"attempt\":2,\"queue_time_ms\":70,\"delivery_time_ms\":5}"),
             std::string::npos);
@@ -65,7 +68,7 @@ TEST(DeliveryLogFormatTest, DeferredWithoutAnAttemptHasNullsAndRetryTime) {
   event.enhanced_status = "4.4.3";
   event.retry_at_ms = kNowMs;
   std::string line = FormatOutcome(event, kNowMs);
-  EXPECT_NE(line.find("\"destination\":null,\"remote_host\":null,\"code\":null"), std::string::npos);
+  EXPECT_NE(line.find("\"destination\":null,\"remote_host\":null,\"tls\":null,\"code\":null"), std::string::npos);
   EXPECT_NE(line.find("\"delivery_time_ms\":null"), std::string::npos);
   EXPECT_NE(line.find("\"retry_at\":\"2023-11-14T22:13:20.123Z\",\"uncertain\":false"),
             std::string::npos);
@@ -82,7 +85,7 @@ class ShardDeliveryLogTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(directory_); }
 
-  ReceivedEvent Event() { return ReceivedEvent{7, "a@example.com", 1, 10, "127.0.0.1", "h", "", false}; }
+  ReceivedEvent Event() { return ReceivedEvent{7, "a@example.com", 1, 10, "127.0.0.1", "h", "", ""}; }
 
   std::string directory_;
   std::string path_;

@@ -22,7 +22,7 @@ struct ReceivedEvent {
   std::string_view client_address;
   std::string_view client_helo;
   std::string_view auth_user;   // empty: not authenticated
-  bool tls = false;
+  std::string_view tls;         // "TLSv1.3 TLS_AES_128_GCM_SHA256"; empty: cleartext
 };
 
 enum class OutcomeEventKind { kDelivered, kDeferred, kBounced, kExpired };
@@ -39,6 +39,7 @@ struct OutcomeEvent {
   std::string_view response;      // reply text or our own explanation
   uint32_t attempt = 0;           // 1 for the first attempt
   bool uncertain = false;         // sent, but the final reply was lost
+  std::string_view tls;           // the connection's protocol and cipher; empty: cleartext
   int64_t queue_time_ms = 0;      // received to now
   int64_t delivery_time_ms = -1;  // this attempt; -1 when there was no attempt
   int64_t retry_at_ms = 0;        // deferred: the next attempt (Unix ms)

@@ -42,6 +42,7 @@ void ReportOutcome(const queue::MessageEntry& message, const queue::RecipientEnt
   event.response = outcome.diagnostic;
   event.attempt = attempts;
   event.uncertain = outcome.uncertain;
+  event.tls = outcome.tls;
   event.queue_time_ms = queue_time_ms;
   event.delivery_time_ms = job != nullptr ? job->attempt_ms : -1;
   event.retry_at_ms = retry_at_ms;

@@ -78,7 +78,8 @@ class QueueSink : public SessionSink {
     }
     active_ = true;
     if (CurrentDeliveryEvents() != nullptr) {
-      peer_ = Peer{envelope.client_address, envelope.helo, envelope.auth_user, envelope.tls};
+      peer_ = Peer{envelope.client_address, envelope.helo, envelope.auth_user,
+                   envelope.tls ? envelope.tls_version + " " + envelope.tls_cipher : ""};
     }
     chunk_ = FormatReceivedHeader(
         envelope, ReceivedContext{queue_.hostname, queue::FormatQueueId(id_), now_ms,
@@ -176,7 +177,7 @@ class QueueSink : public SessionSink {
     std::string address;
     std::string helo;
     std::string auth_user;
-    bool tls = false;
+    std::string tls;  // protocol and cipher; empty: cleartext
   } peer_;
 };
 
