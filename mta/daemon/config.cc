@@ -228,6 +228,13 @@ const KeySpec kKeys[] = {
         DaemonConfig* config) {
        return ReadInt(origin, node, key, 1, int64_t{1} << 50, &config->queue_bytes_max);
      }},
+    {"queue.lifetime_ms",
+     [](const std::string& origin, const toml::node& node, const std::string& key,
+        DaemonConfig* config) {
+       // Up to 60 days: longer only hides a destination that will never answer.
+       return ReadInt(origin, node, key, 1000, int64_t{60} * 24 * 3600 * 1000,
+                      &config->queue_lifetime_ms);
+     }},
     {"delivery.smarthost",
      [](const std::string& origin, const toml::node& node, const std::string& key,
         DaemonConfig* config) { return ReadString(origin, node, key, &config->smarthost); }},

@@ -59,6 +59,10 @@ struct DaemonConfig {
   // 5 million messages cost ~2 GB of index RAM (~400 B each).
   int64_t queue_messages_max = 5'000'000;
   int64_t queue_bytes_max = int64_t{100} << 30;
+  // A message not delivered within this long expires and bounces (4.4.7).
+  // Five days, as Postfix's maximal_queue_lifetime and RFC 5321 §4.5.4.1's
+  // "at least 4-5 days".
+  int64_t queue_lifetime_ms = int64_t{5} * 24 * 3600 * 1000;
   // [delivery]
   std::string smarthost;  // "host:port": every message goes there; empty: MX
   std::vector<std::string> delivery_dns_servers;  // "ip:port"; empty: resolv.conf

@@ -41,6 +41,17 @@ connections_per_shard_max = 100
   EXPECT_EQ(config->connections_per_shard_max, 100);
 }
 
+TEST(ConfigTest, QueueLifetimeIsReadAndBounded) {
+  auto config = ParseConfig("[queue]\nlifetime_ms = 86400000\n", "q.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->queue_lifetime_ms, 86'400'000);
+  EXPECT_EQ(DaemonConfig{}.queue_lifetime_ms, int64_t{5} * 24 * 3600 * 1000);
+  auto too_short = ParseConfig("[queue]\nlifetime_ms = 10\n", "q.toml");
+  ASSERT_FALSE(too_short.ok());
+  EXPECT_NE(too_short.status().message().find("q.toml:2: queue.lifetime_ms"), std::string::npos)
+      << too_short.status();
+}
+
 TEST(ConfigTest, UnknownKeyIsNamedWithItsLine) {
   auto config = ParseConfig("[server]\nshards = 1\nshardz = 2\n", "relay.toml");
   ASSERT_FALSE(config.ok());

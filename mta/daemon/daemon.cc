@@ -212,6 +212,7 @@ int RunDaemon(const DaemonConfig& config, const ConfigSource& source) {
   ShardServices services(shards, config.spool, hostname, first->relay,
                          static_cast<uint64_t>(config.queue_messages_max),
                          static_cast<uint64_t>(config.queue_bytes_max));
+  for (auto& queue : services.queues) queue->lifetime_ms = config.queue_lifetime_ms;
   if (!config.delivery_log.empty()) {
     services.delivery_log = std::make_unique<admin::DeliveryLog>(config.delivery_log);
   }
@@ -344,7 +345,7 @@ int RunDaemon(const DaemonConfig& config, const ConfigSource& source) {
     int signal_number = 0;
     if (sigwait(&signals, &signal_number) != 0) continue;
     if (signal_number == SIGHUP) {
-      Log(LogLevel::kInfo, "reload requested");
+      Log(LogLevel::kInfo, "SIGHUP: reopening logs and reloading the configuration");
       Reload(source, config, hostname, inbound, submission, reload_hooks, services, inbound_slots,
              submission_slots, submission_tls_slots, **control, **group);
       continue;

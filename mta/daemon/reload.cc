@@ -108,6 +108,7 @@ std::vector<std::string> KeysNeedingRestart(const DaemonConfig& a, const DaemonC
   check(a.auth_failures_max != b.auth_failures_max, "auth.failures_max");
   check(a.queue_messages_max != b.queue_messages_max, "queue.messages_max");
   check(a.queue_bytes_max != b.queue_bytes_max, "queue.bytes_max");
+  check(a.queue_lifetime_ms != b.queue_lifetime_ms, "queue.lifetime_ms");
   check(a.delivery_dns_servers != b.delivery_dns_servers, "delivery.dns_servers");
   check(a.submission_listen != b.submission_listen, "submission.listen");
   check(a.submission_tls_listen != b.submission_tls_listen, "submission.tls_listen");
