@@ -140,7 +140,10 @@ TEST(LoadgenSinkSmokeTest, EveryAcceptedMessageReachedTheSink) {
   EXPECT_EQ(JsonNumber(counts, "messages"), JsonNumber(report, "accepted")) << counts;
   EXPECT_EQ(JsonNumber(counts, "recipients"), 400) << counts;
   EXPECT_EQ(JsonNumber(counts, "sessions"), JsonNumber(report, "connections")) << counts;
-  EXPECT_EQ(JsonNumber(report, "connections"), 16) << report;  // 400 / 25
+  // Sessions share the 400 messages unevenly, so besides the 400 / 25 full
+  // connections each session may end with one partial connection.
+  EXPECT_GE(JsonNumber(report, "connections"), 16) << report;
+  EXPECT_LE(JsonNumber(report, "connections"), 16 + 8) << report;
   // The sink counts decoded bytes; every message is exactly --size (1 KiB).
   EXPECT_EQ(JsonNumber(counts, "bytes"), 400 * 1024) << counts;
   EXPECT_EQ(JsonNumber(report, "accepted_bytes"), 400 * 1024) << report;
