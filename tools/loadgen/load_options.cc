@@ -22,6 +22,11 @@ every session sends its next message as soon as the last one is answered.
   --no-pipelining        one command at a time even when PIPELINING is offered
   --timeout-ms N         per reply and per send (default 60000)
   --helo NAME --from ADDRESS --to-domain DOMAIN
+  --starttls             STARTTLS first (certificates are not checked); a server
+                         that does not offer it is an error, never cleartext
+  --handshake-only       measure TLS handshakes: each of --messages is a connection
+                         (EHLO, STARTTLS, handshake, QUIT); implies --starttls
+  --tls-resume           offer the previous session (default: every handshake full)
   --json                 one JSON object on stdout instead of the text report
 Latency is per accepted message, from the last byte of the message (".") or
 BDAT LAST chunk handed to the kernel until the reply to it.
@@ -66,6 +71,13 @@ absl::StatusOr<LoadOptions> ParseLoadOptions(const std::vector<std::string>& arg
       options.bdat = true;
     } else if (argument == "--no-pipelining") {
       options.pipelining = false;
+    } else if (argument == "--starttls") {
+      options.starttls = true;
+    } else if (argument == "--handshake-only") {
+      options.starttls = true;
+      options.handshake_only = true;
+    } else if (argument == "--tls-resume") {
+      options.tls_resume = true;
     } else if (argument == "--json") {
       options.json = true;
     } else if (TakeValue(arguments, &i, "--server", &value)) {
@@ -122,6 +134,9 @@ absl::StatusOr<LoadOptions> ParseLoadOptions(const std::vector<std::string>& arg
       return absl::InvalidArgumentError(
           absl::StrCat("unknown or incomplete flag '", argument, "' (see --help)"));
     }
+  }
+  if (options.tls_resume && !options.starttls) {
+    return absl::InvalidArgumentError("--tls-resume: needs --starttls or --handshake-only");
   }
   if (options.threads > options.sessions) {
     return absl::InvalidArgumentError("--threads: more threads than --sessions");

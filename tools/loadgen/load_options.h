@@ -26,6 +26,9 @@ struct LoadOptions {
   std::string helo = "loadgen.load.test";
   std::string sender = "sender@load.test";
   std::string recipient_domain = "sink.test";
+  bool starttls = false;        // STARTTLS before mail; never falls back to cleartext
+  bool handshake_only = false;  // per item: connect, EHLO, STARTTLS, handshake, QUIT
+  bool tls_resume = false;      // offer the last session (default: full handshakes)
   bool json = false;
 };
 

@@ -38,6 +38,15 @@ std::string TextReport(const LoadOptions& options, uint64_t size_bytes, const Lo
                         Ms(latency.Percentile(0.5)), Ms(latency.Percentile(0.9)),
                         Ms(latency.Percentile(0.99)), Ms(latency.Percentile(0.999)),
                         Ms(latency.max()), latency.mean() / 1e6);
+  if (options.starttls) {
+    const LatencyHistogram& handshake = stats.handshake_latency;
+    absl::StrAppendFormat(&text,
+                          "  TLS: %d handshakes (%d resumed), %d failed; %.1f handshakes/s; "
+                          "STARTTLS to handshake done ms: p50 %.3f  p99 %.3f  max %.3f\n",
+                          stats.tls_handshakes, stats.tls_resumed, stats.tls_failures,
+                          Rate(stats.tls_handshakes, elapsed_s), Ms(handshake.Percentile(0.5)),
+                          Ms(handshake.Percentile(0.99)), Ms(handshake.max()));
+  }
   return text;
 }
 
@@ -50,7 +59,9 @@ std::string JsonReport(const LoadOptions& options, uint64_t size_bytes, const Lo
       "\"permanent\":%d,\"io_errors\":%d,\"rcpt_transient\":%d,\"rcpt_permanent\":%d,"
       "\"connections\":%d,\"late\":%d,\"accepted_bytes\":%d,\"elapsed_s\":%.6f,"
       "\"msgs_per_s\":%.3f,\"mb_per_s\":%.4f,\"latency_ms\":{\"p50\":%.4f,\"p90\":%.4f,"
-      "\"p99\":%.4f,\"p999\":%.4f,\"max\":%.4f,\"mean\":%.4f,\"count\":%d}}\n",
+      "\"p99\":%.4f,\"p999\":%.4f,\"max\":%.4f,\"mean\":%.4f,\"count\":%d},"
+      "\"starttls\":%s,\"tls_handshakes\":%d,\"tls_resumed\":%d,\"tls_failures\":%d,"
+      "\"handshakes_per_s\":%.3f,\"handshake_ms\":{\"hs_p50\":%.4f,\"hs_p99\":%.4f}}\n",
       options.rate_per_s > 0 ? "open" : "closed", options.rate_per_s, options.sessions,
       options.threads, size_bytes, options.recipients, options.bdat ? "true" : "false",
       stats.attempted, stats.accepted, stats.transient, stats.permanent, stats.io_errors,
@@ -58,7 +69,10 @@ std::string JsonReport(const LoadOptions& options, uint64_t size_bytes, const Lo
       stats.accepted_bytes, elapsed_s, Rate(stats.accepted, elapsed_s),
       Rate(stats.accepted_bytes, elapsed_s) / 1e6, Ms(latency.Percentile(0.5)),
       Ms(latency.Percentile(0.9)), Ms(latency.Percentile(0.99)), Ms(latency.Percentile(0.999)),
-      Ms(latency.max()), latency.mean() / 1e6, latency.count());
+      Ms(latency.max()), latency.mean() / 1e6, latency.count(),
+      options.starttls ? "true" : "false", stats.tls_handshakes, stats.tls_resumed,
+      stats.tls_failures, Rate(stats.tls_handshakes, elapsed_s),
+      Ms(stats.handshake_latency.Percentile(0.5)), Ms(stats.handshake_latency.Percentile(0.99)));
 }
 
 }  // namespace ringmta::loadgen

@@ -24,7 +24,13 @@ struct LoadStats {
   uint64_t accepted_bytes = 0;
   // Open loop only: messages that found no free session when they were due.
   uint64_t late = 0;
-  LatencyHistogram ack_latency;  // final dot / BDAT LAST sent -> reply, accepted only
+  // --starttls: handshakes completed (resumed ones among them) and failed
+  // (STARTTLS refused or not offered, or the handshake failed).
+  uint64_t tls_handshakes = 0;
+  uint64_t tls_resumed = 0;
+  uint64_t tls_failures = 0;
+  LatencyHistogram ack_latency;
+  LatencyHistogram handshake_latency;  // STARTTLS sent -> handshake done  // final dot / BDAT LAST sent -> reply, accepted only
 
   void Merge(const LoadStats& other) {
     attempted += other.attempted;
@@ -37,7 +43,11 @@ struct LoadStats {
     connections += other.connections;
     accepted_bytes += other.accepted_bytes;
     late += other.late;
+    tls_handshakes += other.tls_handshakes;
+    tls_resumed += other.tls_resumed;
+    tls_failures += other.tls_failures;
     ack_latency.Merge(other.ack_latency);
+    handshake_latency.Merge(other.handshake_latency);
   }
 };
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -56,9 +57,22 @@ absl::Status LoadWorker::Run() {
       io::BufferRing::Create(reactor_->ring(), 1, kReceiveBuffers, kReceiveBufferBytes);
   if (!buffers.ok()) return buffers.status();
   buffers_ = std::move(*buffers);
+  if (options_.starttls) {
+    tls::ClientOptions tls_options;
+    tls_options.policy = tls::ClientPolicy::kEncrypt;  // no certificate checks
+    auto context = tls::ClientContext::Create(tls_options);
+    if (!context.ok()) return context.status();
+    tls_context_ = *std::move(context);
+    tls_host_ = options_.server.substr(0, options_.server.rfind(':'));
+    if (tls_host_.size() >= 2 && tls_host_.front() == '[') {
+      tls_host_ = tls_host_.substr(1, tls_host_.size() - 2);
+    }
+  }
   {
     io::TaskGroup sessions;
-    for (int i = 0; i < share_.sessions; ++i) Spawn(*reactor_, sessions, Session());
+    for (int i = 0; i < share_.sessions; ++i) {
+      Spawn(*reactor_, sessions, options_.handshake_only ? HandshakeSession() : Session());
+    }
     while (!sessions.empty()) reactor_->RunOnce(-1);
   }
   buffers_.reset();
@@ -104,29 +118,76 @@ io::Task<bool> LoadWorker::ReplyReader::Read(smtp::ServerReply* reply) {
       if (step.consumed == 0) co_return false;  // no progress: never spin
       continue;
     }
-    const int32_t received = co_await socket.Receive(timeout_ms);
+    const int32_t received = co_await transport.Receive();
     if (received <= 0) co_return false;
-    unparsed = socket.chunk();
+    unparsed = transport.chunk();
   }
 }
 
-io::Task<bool> LoadWorker::Open(io::Socket& socket, ReplyReader& reader,
+io::Task<bool> LoadWorker::Ehlo(ClientTransport& transport, ReplyReader& reader,
                                 Capabilities* capabilities) {
-  const int connected = co_await io::Connect(*reactor_, nullptr, socket.fd(), server_.get(),
-                                             server_.length, options_.timeout_ms);
-  if (connected != 0) co_return false;
-  smtp::ServerReply reply;
-  if (!co_await reader.Read(&reply) || reply.code != 220) co_return false;
   const std::string ehlo = absl::StrCat("EHLO ", options_.helo, "\r\n");
-  if (co_await socket.SendAll(ehlo, options_.timeout_ms) < 0) co_return false;
+  if (!co_await transport.SendAll(ehlo)) co_return false;
+  smtp::ServerReply reply;
   if (!co_await reader.Read(&reply) || reply.code != 250) co_return false;
+  *capabilities = Capabilities();
   for (size_t i = 1; i < reply.lines.size(); ++i) {
     const std::string keyword = UpperFirstWord(reply.lines[i]);
     if (keyword == "PIPELINING") capabilities->pipelining = true;
     if (keyword == "CHUNKING") capabilities->chunking = true;
     if (keyword == "SIZE") capabilities->size = true;
+    if (keyword == "STARTTLS") capabilities->starttls = true;
   }
   co_return true;
+}
+
+io::Task<bool> LoadWorker::StartTls(ClientTransport& transport, ReplyReader& reader) {
+  const int64_t started_ns = MonotonicNs();
+  if (!co_await transport.SendAll("STARTTLS\r\n")) co_return false;
+  smtp::ServerReply reply;
+  if (!co_await reader.Read(&reply) || reply.code != 220) {
+    ++stats_.tls_failures;
+    co_return false;
+  }
+  // Whatever came with the 220 is dropped (RFC 3207 §4).
+  reader.parser.Reset();
+  reader.unparsed = {};
+  if (!co_await transport.StartTls(tls_context_, tls_host_, options_.tls_resume)) {
+    ++stats_.tls_failures;
+    if (!reported_tls_error_) {
+      reported_tls_error_ = true;
+      std::fprintf(stderr, "loadgen: TLS handshake failed: %s\n", transport.error().c_str());
+    }
+    co_return false;
+  }
+  ++stats_.tls_handshakes;
+  if (transport.session_reused()) ++stats_.tls_resumed;
+  stats_.handshake_latency.Record(static_cast<uint64_t>(MonotonicNs() - started_ns));
+  co_return true;
+}
+
+io::Task<bool> LoadWorker::Open(io::Socket& socket, ClientTransport& transport,
+                                ReplyReader& reader, Capabilities* capabilities) {
+  const int connected = co_await io::Connect(*reactor_, nullptr, socket.fd(), server_.get(),
+                                             server_.length, options_.timeout_ms);
+  if (connected != 0) co_return false;
+  smtp::ServerReply reply;
+  if (!co_await reader.Read(&reply) || reply.code != 220) co_return false;
+  if (!co_await Ehlo(transport, reader, capabilities)) co_return false;
+  if (!options_.starttls) co_return true;
+  if (!capabilities->starttls) {
+    // Never fall back to cleartext: a TLS benchmark that did not use TLS
+    // would be a lie.
+    ++stats_.tls_failures;
+    if (!reported_tls_error_) {
+      reported_tls_error_ = true;
+      std::fprintf(stderr, "loadgen: the server does not offer STARTTLS\n");
+    }
+    co_return false;
+  }
+  if (!co_await StartTls(transport, reader)) co_return false;
+  if (options_.handshake_only) co_return true;
+  co_return co_await Ehlo(transport, reader, capabilities);  // RFC 3207 §4.2
 }
 
 void LoadWorker::CountRefusal(const smtp::ServerReply& reply) {
@@ -160,15 +221,15 @@ LoadWorker::Transaction LoadWorker::BuildTransaction(const Capabilities& capabil
   return txn;
 }
 
-io::Task<bool> LoadWorker::Exchange(io::Socket& socket, ReplyReader& reader, bool pipelined,
+io::Task<bool> LoadWorker::Exchange(ClientTransport& transport, ReplyReader& reader, bool pipelined,
                                     Transaction& txn) {
   const bool body_after_last = txn.bdat && !txn.body_in_last_command;
   if (pipelined) {
     // RFC 2920 §3.1: the whole group in one write, then every reply.
     std::string group;
     for (const std::string& command : txn.commands) group += command;
-    if (co_await socket.SendAll(group, options_.timeout_ms) < 0) co_return false;
-    if (body_after_last && co_await socket.SendAll(txn.body, options_.timeout_ms) < 0) {
+    if (!co_await transport.SendAll(group)) co_return false;
+    if (body_after_last && !co_await transport.SendAll(txn.body)) {
       co_return false;
     }
     txn.sent_ns = MonotonicNs();
@@ -178,9 +239,9 @@ io::Task<bool> LoadWorker::Exchange(io::Socket& socket, ReplyReader& reader, boo
     co_return true;
   }
   for (size_t i = 0; i < txn.commands.size(); ++i) {
-    if (co_await socket.SendAll(txn.commands[i], options_.timeout_ms) < 0) co_return false;
+    if (!co_await transport.SendAll(txn.commands[i])) co_return false;
     const bool is_last = i + 1 == txn.commands.size();
-    if (is_last && body_after_last && co_await socket.SendAll(txn.body, options_.timeout_ms) < 0) {
+    if (is_last && body_after_last && !co_await transport.SendAll(txn.body)) {
       co_return false;
     }
     if (is_last) txn.sent_ns = MonotonicNs();
@@ -189,28 +250,28 @@ io::Task<bool> LoadWorker::Exchange(io::Socket& socket, ReplyReader& reader, boo
   co_return true;
 }
 
-io::Task<bool> LoadWorker::SendData(io::Socket& socket, ReplyReader& reader, Transaction& txn,
+io::Task<bool> LoadWorker::SendData(ClientTransport& transport, ReplyReader& reader, Transaction& txn,
                                     smtp::ServerReply* final_reply) {
   if (txn.body.size() + txn.id_line.size() <= kCoalesceBytesMax) {
     std::string whole = txn.id_line;
     whole.append(txn.body);
-    if (co_await socket.SendAll(whole, options_.timeout_ms) < 0) co_return false;
+    if (!co_await transport.SendAll(whole)) co_return false;
   } else {
-    if (co_await socket.SendAll(txn.id_line, options_.timeout_ms) < 0) co_return false;
-    if (co_await socket.SendAll(txn.body, options_.timeout_ms) < 0) co_return false;
+    if (!co_await transport.SendAll(txn.id_line)) co_return false;
+    if (!co_await transport.SendAll(txn.body)) co_return false;
   }
   txn.sent_ns = MonotonicNs();
   co_return co_await reader.Read(final_reply);
 }
 
-io::Task<LoadWorker::Outcome> LoadWorker::Transact(io::Socket& socket, ReplyReader& reader,
+io::Task<LoadWorker::Outcome> LoadWorker::Transact(ClientTransport& transport, ReplyReader& reader,
                                                    const Capabilities& capabilities) {
   Transaction txn = BuildTransaction(capabilities);
   const bool pipelined = options_.pipelining && capabilities.pipelining;
-  if (!co_await Exchange(socket, reader, pipelined, txn)) co_return Outcome::kBroken;
+  if (!co_await Exchange(transport, reader, pipelined, txn)) co_return Outcome::kBroken;
   smtp::ServerReply final_reply = std::move(txn.replies.back());
   if (!txn.bdat && final_reply.code == 354) {
-    if (!co_await SendData(socket, reader, txn, &final_reply)) co_return Outcome::kBroken;
+    if (!co_await SendData(transport, reader, txn, &final_reply)) co_return Outcome::kBroken;
   }
   const int64_t answered_ns = MonotonicNs();
 
@@ -244,7 +305,7 @@ io::Task<LoadWorker::Outcome> LoadWorker::Transact(io::Socket& socket, ReplyRead
   }
   // A transaction may still be open (MAIL accepted): reset it.
   if (mail.IsPositive()) {
-    if (co_await socket.SendAll("RSET\r\n", options_.timeout_ms) < 0) co_return Outcome::kLost;
+    if (!co_await transport.SendAll("RSET\r\n")) co_return Outcome::kLost;
     smtp::ServerReply rset;
     if (!co_await reader.Read(&rset) || !rset.IsPositive()) co_return Outcome::kLost;
   }
@@ -266,9 +327,10 @@ io::Task<void> LoadWorker::Session() {
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     io::Socket socket(*reactor_, *buffers_, fd, nullptr);
-    ReplyReader reader{socket, options_.timeout_ms, smtp::ReplyParser(), {}};
+    ClientTransport transport(socket, options_.timeout_ms);
+    ReplyReader reader{transport, smtp::ReplyParser(), {}};
     Capabilities capabilities;
-    bool usable = co_await Open(socket, reader, &capabilities);
+    bool usable = co_await Open(socket, transport, reader, &capabilities);
     if (!usable) {
       // The claimed message could not even start.
       ++stats_.attempted;
@@ -282,7 +344,7 @@ io::Task<void> LoadWorker::Session() {
     uint64_t sent_here = 0;
     while (have_message && usable) {
       ++stats_.attempted;
-      const Outcome outcome = co_await Transact(socket, reader, capabilities);
+      const Outcome outcome = co_await Transact(transport, reader, capabilities);
       // A message cut off by a broken connection is an I/O error; one
       // refused before the connection broke is already counted.
       if (outcome == Outcome::kBroken) ++stats_.io_errors;
@@ -292,12 +354,42 @@ io::Task<void> LoadWorker::Session() {
       if (options_.per_connection != 0 && sent_here >= options_.per_connection) break;
     }
     if (usable) {
-      if (co_await socket.SendAll("QUIT\r\n", options_.timeout_ms) >= 0) {
+      if (co_await transport.SendAll("QUIT\r\n")) {
         smtp::ServerReply bye;
         co_await reader.Read(&bye);
       }
+      co_await transport.ShutdownTls();
     }
     co_await socket.Close();
+  }
+}
+
+io::Task<void> LoadWorker::HandshakeSession() {
+  while (co_await TakeMessage()) {
+    ++stats_.attempted;
+    const int fd = socket(server_.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      ++stats_.io_errors;
+      continue;
+    }
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    io::Socket socket(*reactor_, *buffers_, fd, nullptr);
+    ClientTransport transport(socket, options_.timeout_ms);
+    ReplyReader reader{transport, smtp::ReplyParser(), {}};
+    Capabilities capabilities;
+    bool done = co_await Open(socket, transport, reader, &capabilities);
+    if (done) {
+      ++stats_.connections;
+      // QUIT over TLS, so the server's side of the session ends cleanly.
+      smtp::ServerReply bye;
+      done = co_await transport.SendAll("QUIT\r\n");
+      if (done) done = co_await reader.Read(&bye);
+      co_await transport.ShutdownTls();
+    }
+    if (!done) ++stats_.io_errors;
+    co_await socket.Close();
+    if (!done) co_await io::Sleep(*reactor_, nullptr, kReconnectPauseMs);
   }
 }
 

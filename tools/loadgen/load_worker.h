@@ -21,6 +21,8 @@
 #include "mta/io/socket.h"
 #include "mta/io/task.h"
 #include "mta/smtp/reply_parser.h"
+#include "tls/context.h"
+#include "tools/loadgen/client_transport.h"
 #include "tools/loadgen/load_options.h"
 #include "tools/loadgen/load_stats.h"
 #include "tools/loadgen/message_builder.h"
@@ -54,11 +56,11 @@ class LoadWorker {
     bool pipelining = false;
     bool chunking = false;
     bool size = false;
+    bool starttls = false;
   };
   // Reads replies from one connection: ReplyParser over the socket's chunks.
   struct ReplyReader {
-    io::Socket& socket;
-    int64_t timeout_ms;
+    ClientTransport& transport;
     smtp::ReplyParser parser;
     std::string_view unparsed;
     io::Task<bool> Read(smtp::ServerReply* reply);
@@ -85,17 +87,25 @@ class LoadWorker {
   // Claims the next message: false when the run is over. Open loop: waits
   // until one is due.
   io::Task<bool> TakeMessage();
-  io::Task<bool> Open(io::Socket& socket, ReplyReader& reader, Capabilities* capabilities);
+  // Connects, reads the greeting and says EHLO; with --starttls also
+  // STARTTLS, the handshake and EHLO again (not with --handshake-only).
+  io::Task<bool> Open(io::Socket& socket, ClientTransport& transport, ReplyReader& reader,
+                      Capabilities* capabilities);
+  io::Task<bool> Ehlo(ClientTransport& transport, ReplyReader& reader,
+                      Capabilities* capabilities);
+  io::Task<bool> StartTls(ClientTransport& transport, ReplyReader& reader);
+  // --handshake-only: one connection per claimed item, no mail.
+  io::Task<void> HandshakeSession();
   Transaction BuildTransaction(const Capabilities& capabilities);
   // Sends the commands (as one group when pipelining) and reads a reply to
   // each; false if the connection broke.
-  io::Task<bool> Exchange(io::Socket& socket, ReplyReader& reader, bool pipelined,
+  io::Task<bool> Exchange(ClientTransport& transport, ReplyReader& reader, bool pipelined,
                           Transaction& txn);
   // After 354: the message and its terminating dot, then the final reply.
-  io::Task<bool> SendData(io::Socket& socket, ReplyReader& reader, Transaction& txn,
+  io::Task<bool> SendData(ClientTransport& transport, ReplyReader& reader, Transaction& txn,
                           smtp::ServerReply* final_reply);
   // Sends one claimed message and counts accepted or refused.
-  io::Task<Outcome> Transact(io::Socket& socket, ReplyReader& reader,
+  io::Task<Outcome> Transact(ClientTransport& transport, ReplyReader& reader,
                              const Capabilities& capabilities);
   void CountRefusal(const smtp::ServerReply& reply);
 
@@ -105,6 +115,9 @@ class LoadWorker {
   WorkShare share_;
   std::unique_ptr<io::Reactor> reactor_;
   std::unique_ptr<io::BufferRing> buffers_;
+  std::shared_ptr<tls::ClientContext> tls_context_;  // per thread: its cache is unlocked
+  std::string tls_host_;  // SNI and session cache key: --server's host
+  bool reported_tls_error_ = false;  // the first TLS failure goes to stderr
   uint64_t taken_ = 0;       // messages claimed so far
   uint64_t next_number_ = 0;  // Message-ID counter
   LoadStats stats_;

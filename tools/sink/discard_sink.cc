@@ -25,6 +25,7 @@ class DiscardSink : public server::SessionSink {
 
   absl::Status Begin(const smtp::Envelope& envelope) override {
     recipients_ = envelope.recipients.size();
+    tls_ = envelope.tls;
     bytes_ = 0;
     return absl::OkStatus();
   }
@@ -48,6 +49,7 @@ class DiscardSink : public server::SessionSink {
     Bump(state_.messages);
     Bump(state_.bytes, bytes_);
     Bump(state_.recipients, recipients_);
+    if (tls_) Bump(state_.tls_messages);
     co_return absl::OkStatus();
   }
 
@@ -57,6 +59,7 @@ class DiscardSink : public server::SessionSink {
   DiscardSinkFactory::ShardState& state_;
   uint64_t recipients_ = 0;
   uint64_t bytes_ = 0;
+  bool tls_ = false;  // this message came under STARTTLS
 };
 
 double DiscardSinkFactory::ShardState::DrawPercent() {
@@ -111,6 +114,7 @@ SinkTotals DiscardSinkFactory::Totals() const {
     totals.messages += state->messages.load(std::memory_order_relaxed);
     totals.bytes += state->bytes.load(std::memory_order_relaxed);
     totals.recipients += state->recipients.load(std::memory_order_relaxed);
+    totals.tls_messages += state->tls_messages.load(std::memory_order_relaxed);
     totals.rcpt_tempfail += state->rcpt_tempfail.load(std::memory_order_relaxed);
     totals.rcpt_permfail += state->rcpt_permfail.load(std::memory_order_relaxed);
     totals.message_tempfail += state->message_tempfail.load(std::memory_order_relaxed);
@@ -122,9 +126,10 @@ SinkTotals DiscardSinkFactory::Totals() const {
 std::string SinkTotals::ToJson() const {
   return absl::StrFormat(
       "{\"sessions\":%d,\"messages\":%d,\"bytes\":%d,\"recipients\":%d,\"rcpt_tempfail\":%d,"
-      "\"rcpt_permfail\":%d,\"message_tempfail\":%d,\"message_permfail\":%d}\n",
+      "\"rcpt_permfail\":%d,\"message_tempfail\":%d,\"message_permfail\":%d,"
+      "\"tls_messages\":%d}\n",
       sessions, messages, bytes, recipients, rcpt_tempfail, rcpt_permfail, message_tempfail,
-      message_permfail);
+      message_permfail, tls_messages);
 }
 
 }  // namespace ringmta::sink

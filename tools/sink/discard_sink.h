@@ -32,6 +32,7 @@ struct SinkTotals {
   uint64_t rcpt_permfail = 0;
   uint64_t message_tempfail = 0;
   uint64_t message_permfail = 0;
+  uint64_t tls_messages = 0;  // accepted ones that came under TLS
   std::string ToJson() const;
 };
 
@@ -61,6 +62,7 @@ class DiscardSinkFactory : public server::SinkFactory, public smtp::RecipientPol
     std::atomic<uint64_t> rcpt_permfail{0};
     std::atomic<uint64_t> message_tempfail{0};
     std::atomic<uint64_t> message_permfail{0};
+    std::atomic<uint64_t> tls_messages{0};
     std::mt19937_64 random;
     // A uniform draw in [0, 100) for the refusal mixes.
     double DrawPercent();
