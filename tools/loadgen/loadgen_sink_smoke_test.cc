@@ -244,14 +244,19 @@ std::string EhloReply(const std::string& port) {
   return reply;
 }
 
-TEST(LoadgenSinkSmokeTest, OffersStartTlsOnlyWithACertificate) {
-  const std::string cert = TempPath("sink-cert.pem");
-  const std::string key = TempPath("sink-key.pem");
+// A throwaway self-signed certificate and key; false if openssl could not.
+bool MakeCertificate(const std::string& cert, const std::string& key) {
   const pid_t openssl = Spawn({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out",
                                cert, "-days", "1", "-subj", "/CN=sink.test"},
                               -1);
-  if (openssl <= 0 || WaitExit(openssl) != 0) GTEST_SKIP() << "openssl cannot make a certificate";
+  return openssl > 0 && WaitExit(openssl) == 0;
+}
+
+TEST(LoadgenSinkSmokeTest, OffersStartTlsOnlyWithACertificate) {
+  const std::string cert = TempPath("sink-cert.pem");
+  const std::string key = TempPath("sink-key.pem");
+  if (!MakeCertificate(cert, key)) GTEST_SKIP() << "openssl cannot make a certificate";
   {
     SinkProcess sink("tls", {"--tls-cert", cert, "--tls-key", key});
     const std::string port = sink.WaitForPort();
@@ -268,6 +273,67 @@ TEST(LoadgenSinkSmokeTest, OffersStartTlsOnlyWithACertificate) {
   plain.Stop();
 }
 
+TEST(LoadgenSinkSmokeTest, StartTlsCarriesEveryMessageUnderTls) {
+  const std::string cert = TempPath("starttls-cert.pem");
+  const std::string key = TempPath("starttls-key.pem");
+  if (!MakeCertificate(cert, key)) GTEST_SKIP() << "openssl cannot make a certificate";
+  SinkProcess sink("starttls", {"--tls-cert", cert, "--tls-key", key});
+  const std::string port = sink.WaitForPort();
+  ASSERT_FALSE(port.empty()) << "sink did not start with a certificate";
+  // 10K messages span records; 100K ones span many (and the session's
+  // output bound), so both the small and the looping paths run.
+  const std::string small = RunLoadgen(
+      port, {"--starttls", "--sessions", "4", "--messages", "120", "--per-connection", "10",
+             "--size", "10K"});
+  const std::string large =
+      RunLoadgen(port, {"--starttls", "--sessions", "2", "--messages", "10", "--size", "100K"});
+  const std::string counts = sink.Stop();
+  EXPECT_EQ(JsonNumber(small, "accepted"), 120) << small;
+  EXPECT_EQ(JsonNumber(small, "io_errors"), 0) << small;
+  EXPECT_EQ(JsonNumber(small, "tls_failures"), 0) << small;
+  // One full handshake per connection: resumption was not asked for.
+  EXPECT_EQ(JsonNumber(small, "tls_handshakes"), JsonNumber(small, "connections")) << small;
+  EXPECT_EQ(JsonNumber(small, "tls_resumed"), 0) << small;
+  EXPECT_EQ(JsonNumber(large, "accepted"), 10) << large;
+  EXPECT_EQ(JsonNumber(large, "tls_handshakes"), JsonNumber(large, "connections")) << large;
+  // The sink saw every message, whole, and every one under TLS.
+  EXPECT_EQ(JsonNumber(counts, "messages"), 130) << counts;
+  EXPECT_EQ(JsonNumber(counts, "tls_messages"), 130) << counts;
+  EXPECT_EQ(JsonNumber(counts, "bytes"), 120 * 10 * 1024 + 10 * 100 * 1024) << counts;
+}
+
+TEST(LoadgenSinkSmokeTest, HandshakeOnlyCountsCompletedHandshakes) {
+  const std::string cert = TempPath("handshake-cert.pem");
+  const std::string key = TempPath("handshake-key.pem");
+  if (!MakeCertificate(cert, key)) GTEST_SKIP() << "openssl cannot make a certificate";
+  SinkProcess sink("handshake", {"--tls-cert", cert, "--tls-key", key});
+  const std::string port = sink.WaitForPort();
+  ASSERT_FALSE(port.empty()) << "sink did not start with a certificate";
+  const std::string report =
+      RunLoadgen(port, {"--handshake-only", "--sessions", "3", "--messages", "40"});
+  const std::string counts = sink.Stop();
+  EXPECT_EQ(JsonNumber(report, "attempted"), 40) << report;
+  EXPECT_EQ(JsonNumber(report, "tls_handshakes"), 40) << report;
+  EXPECT_EQ(JsonNumber(report, "tls_resumed"), 0) << report;
+  EXPECT_EQ(JsonNumber(report, "io_errors"), 0) << report;
+  EXPECT_EQ(JsonNumber(counts, "sessions"), 40) << counts;
+  EXPECT_EQ(JsonNumber(counts, "messages"), 0) << counts;  // no mail in this mode
+}
+
+TEST(LoadgenSinkSmokeTest, StartTlsNeverFallsBackToCleartext) {
+  SinkProcess sink("no-starttls");  // no certificate: STARTTLS not offered
+  const std::string port = sink.WaitForPort();
+  ASSERT_FALSE(port.empty());
+  const std::string report =
+      RunLoadgen(port, {"--starttls", "--messages", "5", "--timeout-ms", "5000"});
+  const std::string counts = sink.Stop();
+  EXPECT_EQ(JsonNumber(report, "attempted"), 5) << report;
+  EXPECT_EQ(JsonNumber(report, "accepted"), 0) << report;
+  EXPECT_EQ(JsonNumber(report, "io_errors"), 5) << report;
+  EXPECT_EQ(JsonNumber(report, "tls_failures"), 5) << report;
+  EXPECT_EQ(JsonNumber(counts, "messages"), 0) << counts;
+}
+
 TEST(LoadgenSinkSmokeTest, UnreadableCertificateStopsTheSink) {
   const pid_t sink = Spawn({Runfile("tools/sink/sink"), "--tls-cert", "/nonexistent/cert.pem",
                             "--tls-key", "/nonexistent/key.pem"},
@@ -278,6 +344,8 @@ TEST(LoadgenSinkSmokeTest, UnreadableCertificateStopsTheSink) {
 TEST(LoadgenSinkSmokeTest, BadFlagsAreRefusedWithExitCode2) {
   const pid_t loadgen = Spawn({Runfile("tools/loadgen/loadgen"), "--size", "0"}, -1);
   EXPECT_EQ(WaitExit(loadgen), 2);
+  const pid_t resume = Spawn({Runfile("tools/loadgen/loadgen"), "--tls-resume"}, -1);
+  EXPECT_EQ(WaitExit(resume), 2);
   const pid_t sink = Spawn({Runfile("tools/sink/sink"), "--rcpt-tempfail-percent", "101"}, -1);
   EXPECT_EQ(WaitExit(sink), 2);
 }
