@@ -11,6 +11,14 @@ messages per fdatasync. With --repeat N every figure is the median of N
 interleaved runs. Use bench/e2e/run.sh, which builds first and runs this in
 a private network namespace.
 
+With --tls every hop is encrypted: the load generator uses STARTTLS (and
+never falls back to cleartext), the relay offers STARTTLS with a certificate
+made for this run (a throwaway CA) and must use STARTTLS to the sink, which
+offers it too. A TLS run counts the sink's messages that arrived under TLS;
+any that did not, or any loadgen connection without a handshake, fails the
+run. --handshakes measures the relay's inbound TLS handshakes instead (one
+ringmta shard, so per core; Postfix as shipped).
+
 Not here: building (run.sh does it), or any relay's tuning: every relay runs
 as shipped, durable (a 250 only after the message is on stable storage).
 """
@@ -71,6 +79,36 @@ def wait_for_greeting(port, timeout_s):
             pass
         time.sleep(0.1)
     return False
+
+
+# ---- certificates for --tls ----
+
+def make_certificates(workdir):
+    """A throwaway CA and one leaf (ECDSA P-256, names relay and sink, valid
+    a day) signed by it, made with the openssl CLI. Returns (cert, key)."""
+    directory = os.path.join(workdir, "tls")
+    os.makedirs(directory)
+    os.chmod(directory, 0o755)
+    path = lambda name: os.path.join(directory, name)
+
+    def openssl(*arguments):
+        subprocess.run(["openssl", *arguments], check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", path("ca-key.pem"), "-out", path("ca.pem"), "-days", "1",
+            "-subj", "/CN=ringmta e2e throwaway CA")
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", path("key.pem"), "-out", path("leaf.csr"),
+            "-subj", "/CN=bench.test")
+    with open(path("leaf.ext"), "w") as extensions:
+        extensions.write("subjectAltName = DNS:relay-ringmta.bench.test, "
+                         "DNS:relay-postfix.bench.test, DNS:sink.test, IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", path("leaf.csr"), "-CA", path("ca.pem"), "-CAkey",
+            path("ca-key.pem"), "-CAcreateserial", "-days", "1", "-extfile", path("leaf.ext"),
+            "-out", path("cert.pem"))
+    for name in ("cert.pem", "key.pem"):
+        os.chmod(path(name), 0o644)  # a throwaway key; a peer's daemons must read it
+    return path("cert.pem"), path("key.pem")
 
 
 # ---- processes: CPU and memory from /proc ----
@@ -162,9 +200,10 @@ class Sink:
         self.dir = tempfile.mkdtemp(prefix="sink-", dir=workdir)
         self.port_file = os.path.join(self.dir, "port")
         self.stats_file = os.path.join(self.dir, "stats.json")
+        tls = ["--tls-cert", tools["tls"][0], "--tls-key", tools["tls"][1]] if tools["tls"] else []
         self.process = subprocess.Popen(
             [tools["sink"], "--quiet", "--port-file", self.port_file,
-             "--stats-file", self.stats_file, "--shards", "1"],
+             "--stats-file", self.stats_file, "--shards", "1"] + tls,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not os.path.exists(self.port_file):
@@ -201,14 +240,21 @@ class Sink:
 class Ringmta:
     name = "ringmta"
 
-    def __init__(self, tools, workdir, sink):
+    def __init__(self, tools, workdir, sink, shards=2):
         sink_port = sink.port
         self.spool = tempfile.mkdtemp(prefix="ringmta-spool-", dir=workdir)
         self.log_path = self.spool + ".log"
         self.metrics_port = free_port() if tools["metrics"] else None
         command = [tools["ringmta"], "--listen", "127.0.0.1:0", "--smarthost",
-                   f"127.0.0.1:{sink_port}", "--spool", self.spool, "--shards", "2",
+                   f"127.0.0.1:{sink_port}", "--spool", self.spool, "--shards", str(shards),
                    "--hostname", "relay-ringmta.bench.test"]
+        if tools["tls"]:
+            # STARTTLS offered inbound; required to the sink (no cleartext).
+            self.config_path = self.spool + ".toml"
+            with open(self.config_path, "w") as config:
+                config.write('[delivery]\ntls = "encrypt"\n')
+            command += ["--config", self.config_path, "--tls-cert", tools["tls"][0],
+                        "--tls-key", tools["tls"][1]]
         if self.metrics_port:
             command += ["--metrics-listen", f"127.0.0.1:{self.metrics_port}"]
         self.log = open(self.log_path, "w")
@@ -265,6 +311,8 @@ class Ringmta:
                 log("ringmta log tail:\n" + "".join(text.readlines()[-15:]))
         shutil.rmtree(self.spool, ignore_errors=True)
         os.unlink(self.log_path)
+        if hasattr(self, "config_path"):
+            os.unlink(self.config_path)
 
 
 class Postfix:
@@ -274,7 +322,7 @@ class Postfix:
     shipped: cleanup(8) fsyncs the queue file before smtpd answers 250."""
     name = "postfix"
 
-    def __init__(self, tools, workdir, sink):
+    def __init__(self, tools, workdir, sink, shards=None):
         sink_port = sink.port
         self.dir = tempfile.mkdtemp(prefix="postfix-", dir=workdir)
         self.port = free_port()
@@ -299,6 +347,18 @@ class Postfix:
             "relayhost": f"[127.0.0.1]:{sink_port}",
             "biff": "no", "append_dot_mydomain": "no", "readme_directory": "no",
         }
+        if tools["tls"]:
+            # STARTTLS offered inbound; required to the sink, as for ringmta.
+            # Both session caches on (tlsmgr runs from Debian's master.cf),
+            # as a Debian install has them.
+            settings.update({
+                "smtpd_tls_cert_file": tools["tls"][0], "smtpd_tls_key_file": tools["tls"][1],
+                "smtpd_tls_security_level": "may",
+                "smtpd_tls_session_cache_database": f"btree:{data}/smtpd_scache",
+                "smtp_tls_security_level": "encrypt",
+                "smtp_tls_session_cache_database": f"btree:{data}/smtp_scache",
+                "smtpd_tls_loglevel": "1", "smtp_tls_loglevel": "1",
+            })
         with open(os.path.join(conf, "main.cf"), "w") as main_cf:
             main_cf.writelines(f"{key} = {value}\n" for key, value in settings.items())
         # Debian's master.cf with the public smtpd moved to our port.
@@ -350,7 +410,7 @@ class Direct:
     sink's."""
     name = "direct"
 
-    def __init__(self, tools, workdir, sink):
+    def __init__(self, tools, workdir, sink, shards=None):
         self.port, self.pid = sink.port, sink.process.pid
 
     def peak_rss_kib(self):
@@ -388,7 +448,8 @@ def run_once(tools, workdir, relay_class, size, sessions, messages, rate):
         load = subprocess.run(
             [tools["loadgen"], "--json", "--server", f"127.0.0.1:{relay.port}",
              "--sessions", str(sessions), "--messages", str(messages), "--size", size]
-            + (["--rate", str(rate)] if rate else []),
+            + (["--rate", str(rate)] if rate else [])
+            + (["--starttls"] if tools["tls"] else []),
             capture_output=True, text=True, timeout=1800)
         if load.returncode != 0:
             raise RuntimeError(f"loadgen failed: {load.stderr.strip()}")
@@ -425,7 +486,82 @@ def run_once(tools, workdir, relay_class, size, sessions, messages, rate):
         "p999_ms": report["latency_ms"]["p999"],
         "cpu_s_per_1k": cpu / accepted * 1000 if accepted else None,
         "peak_rss_mib": peak_rss_kib / 1024, "msgs_per_fdatasync": per_sync,
+        "tls": bool(tools["tls"]), "connections": report["connections"],
+        "tls_handshakes": report.get("tls_handshakes", 0),
+        "tls_failures": report.get("tls_failures", 0),
+        "sink_tls_messages": counts.get("tls_messages", 0),
     }
+
+
+def tls_shortfall(run):
+    """Why a --tls run did not use TLS on both hops ('' when it did)."""
+    if not run.get("tls"):
+        return ""
+    problems = []
+    if run["tls_failures"] or run["tls_handshakes"] != run["connections"]:
+        problems.append(f"inbound: {run['tls_handshakes']} handshakes for "
+                        f"{run['connections']} connections, {run['tls_failures']} failed")
+    if run["sink_tls_messages"] != run["sink_messages"]:
+        problems.append(f"outbound: {run['sink_tls_messages']} of {run['sink_messages']} "
+                        "messages reached the sink under TLS")
+    return "; ".join(problems)
+
+
+def run_handshakes(tools, workdir, relay_class, sessions, handshakes):
+    """The relay's inbound TLS handshakes: loadgen --handshake-only (connect,
+    EHLO, STARTTLS, full handshake, QUIT). ringmta runs one shard: per core."""
+    sink = Sink(tools, workdir)
+    relay = None
+    try:
+        relay = relay_class(tools, workdir, sink, shards=1)
+        cpu_before = tree_cpu_seconds(relay.pid)
+        load = subprocess.run(
+            [tools["loadgen"], "--json", "--server", f"127.0.0.1:{relay.port}",
+             "--sessions", str(sessions), "--messages", str(handshakes), "--handshake-only"],
+            capture_output=True, text=True, timeout=1800)
+        if load.returncode != 0:
+            raise RuntimeError(f"loadgen failed: {load.stderr.strip()}")
+        cpu = tree_cpu_seconds(relay.pid) - cpu_before
+    finally:
+        try:
+            if relay:
+                relay.stop()
+        finally:
+            sink.stop()
+    report = json.loads(load.stdout)
+    done = report["tls_handshakes"]
+    return {
+        "relay": relay_class.name, "sessions": sessions, "handshakes": handshakes,
+        "completed": done, "failed": report["attempted"] - done,
+        "resumed": report["tls_resumed"], "handshakes_per_s": report["handshakes_per_s"],
+        "relay_cpu_ms_per_handshake": cpu / done * 1000 if done else None,
+        "handshakes_per_cpu_s": done / cpu if cpu > 0 else None,
+        "p50_ms": report["handshake_ms"]["hs_p50"], "p99_ms": report["handshake_ms"]["hs_p99"],
+    }
+
+
+HANDSHAKE_COLUMNS = [("handshakes/s", "handshakes_per_s", "{:,.0f}"),
+                     ("relay CPU ms/handshake", "relay_cpu_ms_per_handshake", "{:.3f}"),
+                     ("handshakes per relay CPU s", "handshakes_per_cpu_s", "{:,.0f}"),
+                     ("p50 ms", "p50_ms", "{:.2f}"), ("p99 ms", "p99_ms", "{:.2f}")]
+
+
+def print_handshake_table(results, relays, repeat):
+    first = results[0]
+    print(f"\nTLS handshakes (STARTTLS, full, ECDSA P-256), {first['handshakes']:,} per run over "
+          f"{first['sessions']} session(s)" + (f", median of {repeat}" if repeat > 1 else ""))
+    print("| relay | " + " | ".join(t for t, _, _ in HANDSHAKE_COLUMNS) + " | failed | resumed |")
+    print("|---|" + "---:|" * (len(HANDSHAKE_COLUMNS) + 2))
+    for relay in relays:
+        runs = [r for r in results if r["relay"] == relay]
+        if not runs:
+            continue
+        cells = []
+        for _, key, fmt in HANDSHAKE_COLUMNS:
+            value = median_of(runs, key)
+            cells.append("n/a" if value is None else fmt.format(value))
+        print(f"| {relay} | " + " | ".join(cells) + f" | {sum(r['failed'] for r in runs)} | "
+              f"{sum(r['resumed'] for r in runs)} |")
 
 
 # ---- tables ----
@@ -456,9 +592,10 @@ def print_tables(results, relays, repeat):
         print(f"\n{size} messages, {sessions} session(s), {messages:,} per run"
               + (f", open loop at {rate:g} msgs/s" if rate else ", closed loop")
               + (f", median of {repeat}" if repeat > 1 else ""))
+        tls = any(r.get("tls") for r in results)
         print("| relay | " + " | ".join(title for title, _, _ in COLUMNS)
-              + " | refused+errors | late | lost |")
-        print("|---|" + "---:|" * (len(COLUMNS) + 3))
+              + " | refused+errors | late | lost |" + (" TLS in / out |" if tls else ""))
+        print("|---|" + "---:|" * (len(COLUMNS) + 3) + ("---|" if tls else ""))
         medians = {}
         for relay in relays:
             runs = runs_of[relay]
@@ -470,7 +607,14 @@ def print_tables(results, relays, repeat):
             lost = sum(max(0, r["accepted"] - r["sink_messages"]) for r in runs)
             failed = sum(r["refused"] + r["io_errors"] for r in runs)
             late = sum(r["late"] for r in runs)
-            print(f"| {relay} | " + " | ".join(cells) + f" | {failed} | {late} | {lost} |")
+            row = f"| {relay} | " + " | ".join(cells) + f" | {failed} | {late} | {lost} |"
+            if tls:
+                # Handshakes per loadgen connection; messages the sink got under TLS.
+                row += (f" {sum(r['tls_handshakes'] for r in runs)}/"
+                        f"{sum(r['connections'] for r in runs)} conn, "
+                        f"{sum(r['sink_tls_messages'] for r in runs)}/"
+                        f"{sum(r['sink_messages'] for r in runs)} msgs |")
+            print(row)
         for peer in relays[1:]:
             if peer != "direct" and peer in medians and "ringmta" in medians:
                 ours, theirs = medians["ringmta"], medians[peer]
@@ -479,7 +623,8 @@ def print_tables(results, relays, repeat):
                     if not a or not b:
                         return "n/a"
                     return f"{(a / b if higher_is_better else b / a):.1f}x"
-                print(f"ringmta vs {peer}: msgs/s {ratio('msgs_per_s')}, delivered/s "
+                print(f"ringmta vs {peer}: msgs/s {ratio('msgs_per_s')}, MB/s "
+                      f"{ratio('mb_per_s')}, delivered/s "
                       f"{ratio('delivered_per_s')}, p99 {ratio('p99_ms', False)} lower, "
                       f"CPU/msg {ratio('cpu_s_per_1k', False)} less")
 
@@ -500,6 +645,12 @@ def main():
     parser.add_argument("--messages", type=int, help="messages per run (overrides the matrix)")
     parser.add_argument("--rate", type=float,
                         help="open loop: offer this many msgs/s (the sessions are the pool)")
+    parser.add_argument("--tls", action="store_true",
+                        help="STARTTLS on both hops (certificates made for the run); a run "
+                             "that did not use TLS throughout fails")
+    parser.add_argument("--handshakes", type=int, metavar="N",
+                        help="instead of mail: N inbound TLS handshakes per run against each "
+                             "relay (ringmta with one shard); --sessions gives the concurrency")
     parser.add_argument("--bin-dir", required=True, help="holds ringmta, loadgen and sink")
     parser.add_argument("--workdir", default="/tmp", help="parent of the temporary spools")
     parser.add_argument("--json-out", help="append every run as one JSON line here")
@@ -515,6 +666,11 @@ def main():
     tools = {name: os.path.join(args.bin_dir, name) for name in ("ringmta", "loadgen", "sink")}
     help_text = subprocess.run([tools["ringmta"], "--help"], capture_output=True, text=True)
     tools["metrics"] = "--metrics-listen" in help_text.stdout + help_text.stderr
+    tools["tls"] = None
+    if args.handshakes:
+        args.tls = True
+        if args.direct:
+            parser.error("--handshakes measures relays; drop --direct")
     if not tools["metrics"]:
         log("ringmta has no --metrics-listen: msgs/fdatasync will read n/a")
 
@@ -525,6 +681,27 @@ def main():
     relays = ["ringmta"] + args.vs + (["direct"] if args.direct else [])
     workdir = tempfile.mkdtemp(prefix="ringmta-e2e-", dir=args.workdir)
     os.chmod(workdir, 0o755)  # a peer's unprivileged daemons must reach their queue
+    if args.tls:
+        tools["tls"] = make_certificates(workdir)
+    if args.handshakes:
+        relays = [relay for relay in relays if relay != "direct"]
+        sessions = int(sessions_list[0]) if args.sessions else 8
+        results = []
+        try:
+            for round_index in range(args.repeat):
+                for relay in relays:
+                    log(f"round {round_index + 1}/{args.repeat}: {relay}, {args.handshakes} "
+                        f"TLS handshakes over {sessions} session(s)")
+                    run = run_handshakes(tools, workdir, RELAYS[relay], sessions, args.handshakes)
+                    run["round"] = round_index
+                    results.append(run)
+                    if args.json_out:
+                        with open(args.json_out, "a") as out:
+                            out.write(json.dumps(run) + "\n")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        print_handshake_table(results, relays, args.repeat)
+        return 1 if any(r["failed"] for r in results) else 0
     results = []
     try:
         for round_index in range(args.repeat):
@@ -547,11 +724,17 @@ def main():
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print_tables(results, relays, args.repeat)
+    status = 0
+    for run in results:
+        shortfall = tls_shortfall(run)
+        if shortfall:
+            log(f"{run['relay']} {run['size']} x {run['sessions']}: NOT ALL TLS: {shortfall}")
+            status = 1
     lost = sum(max(0, r["accepted"] - r["sink_messages"]) for r in results)
     if lost:
         log(f"{lost} accepted messages never reached the sink")
-        return 1
-    return 0
+        status = 1
+    return status
 
 
 if __name__ == "__main__":
