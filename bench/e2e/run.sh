@@ -3,6 +3,8 @@
 #   bench/e2e/run.sh                  quick matrix, ringmta alone
 #   bench/e2e/run.sh --vs postfix     the same loads through Postfix too, with ratios
 #   bench/e2e/run.sh --full --repeat 3 --vs postfix --json-out runs.jsonl
+#   bench/e2e/run.sh --tls --vs postfix       STARTTLS on both hops (fails if any hop was clear)
+#   bench/e2e/run.sh --handshakes 3000 --vs postfix   inbound TLS handshakes, ringmta 1 shard
 # Builds ringmta, tools/loadgen and tools/sink (-c opt) unless --no-build,
 # copies them aside (a rebuild during the run cannot swap them), then runs
 # e2e.py in a private network namespace when root (loopback only: no port
