@@ -101,6 +101,7 @@ io::Task<absl::StatusOr<Spool::Segment>> Spool::CreateSegment(uint32_t number) {
 
 absl::Status Spool::StartSegment(Segment segment) {
   current_ = segment;
+  out_of_space_ = false;
   writer_ = std::make_unique<LogWriter>(segment.number, options_.segment_bytes);
   std::string header = EncodeSegmentHeader(
       SegmentHeader{static_cast<uint16_t>(options_.shard), segment.number, WallNowMs()});
@@ -116,6 +117,10 @@ void Spool::PrepareSpare() {
     absl::StatusOr<Segment> made = co_await self->CreateSegment(self->next_number_++);
     self->spare_in_progress_ = false;
     if (made.ok()) {
+      if (!self->spare_error_.ok()) {
+        Log(LogLevel::kInfo, "spool shard %d: segment %d created: space is back",
+            self->options_.shard, made->number);
+      }
       self->spare_error_ = absl::OkStatus();
       if (self->closing_) {
         self->retired_.push_back(*made);
@@ -124,9 +129,12 @@ void Spool::PrepareSpare() {
       }
       co_return;
     }
+    // Once per outage, not once per retry: a full disk can last hours.
+    if (self->spare_error_.ok()) {
+      Log(LogLevel::kWarning, "spool shard %d: %s; retrying every %d ms", self->options_.shard,
+          std::string(made.status().message()), self->options_.retry_create_ms);
+    }
     self->spare_error_ = made.status();
-    Log(LogLevel::kWarning, "spool shard %d: %s; retrying", self->options_.shard,
-        std::string(made.status().message()));
     if (!self->closing_) {
       self->reactor_.timers().Schedule(&self->retry_timer_,
                                        self->reactor_.now_ms() + self->options_.retry_create_ms);
@@ -137,6 +145,8 @@ void Spool::PrepareSpare() {
 void Spool::OnRetryTimer(io::Timer*, void* context) { static_cast<Spool*>(context)->PrepareSpare(); }
 
 void Spool::SealCurrent() {
+  if (writer_ == nullptr) return;  // Already sealed (disk full, write error).
+  last_sealed_ = current_.number;
   LogBatch batch = writer_->TakeBatch();
   if (!batch.bytes.empty()) sealed_.push_back(PendingWrite{current_, std::move(batch)});
   retired_.push_back(current_);
@@ -147,10 +157,10 @@ void Spool::SealCurrent() {
 absl::Status Spool::Rotate() {
   if (spare_.fd < 0) {
     PrepareSpare();
-    return spare_error_.ok()
-               ? absl::UnavailableError("spool: next segment not ready yet")
-               : absl::ResourceExhaustedError("spool: cannot create a segment: " +
-                                              std::string(spare_error_.message()));
+    if (spare_error_.ok()) return absl::UnavailableError("spool: next segment not ready yet");
+    out_of_space_ = true;
+    return absl::ResourceExhaustedError("spool: cannot create a segment: " +
+                                        std::string(spare_error_.message()));
   }
   SealCurrent();
   Segment next = std::exchange(spare_, Segment{});
@@ -158,6 +168,18 @@ absl::Status Spool::Rotate() {
   PrepareSpare();
   KickCommitter();
   return absl::OkStatus();
+}
+
+void Spool::SealForSpace() {
+  CHECK(out_of_space_ && writer_ != nullptr && !closing_);
+  SealCurrent();
+  // The sweep unlinks the file next, but its blocks are freed only when the
+  // last descriptor closes, and the committer closes a retired segment only
+  // once it has nothing left to write or sync there: a commit round makes
+  // sure of that even if no other commit ever comes.
+  io::Spawn(reactor_, tasks_, [](Spool* self) -> io::Task<void> {
+    (void)co_await self->Commit();
+  }(this));
 }
 
 absl::StatusOr<RecordLocation> Spool::Append(std::span<const std::string_view> parts) {

@@ -102,7 +102,24 @@ class Spool {
   io::Task<void> Close();
 
   const SpoolStats& stats() const { return stats_; }
+  // The segment appended to; 0 while there is none (sealed for space, or
+  // abandoned after a write error, until the next one is made).
   uint32_t current_segment() const { return writer_ ? writer_->segment_number() : 0; }
+
+  // Disk full (docs/queue_format.md §1.1). True from the moment an append
+  // is refused because the current segment is full and no next segment
+  // could be created, until a new segment is started.
+  bool out_of_space() const { return out_of_space_; }
+  // Seals the full current segment while out_of_space(): appends then get
+  // 452 until the next segment exists, and the segment can be unlinked once
+  // dead, freeing the room that next segment needs. The caller (the sweep)
+  // checked that nothing live is in it: otherwise a disk with room for less
+  // than one more segment would refuse mail forever, even with an empty queue.
+  void SealForSpace();
+  // Segments numbered below this are sealed: the sweep may unlink them once
+  // dead. The current segment while there is one, else one past the last
+  // sealed (the next one made is numbered higher).
+  uint32_t sealed_below() const { return writer_ ? current_.number : last_sealed_ + 1; }
   uint64_t segment_bytes() const { return options_.segment_bytes; }
   std::string SegmentPath(uint32_t segment) const;
   const std::string& shard_directory() const { return shard_directory_; }
@@ -157,6 +174,9 @@ class Spool {
   bool spare_in_progress_ = false;
   absl::Status spare_error_;
   io::Timer retry_timer_;
+  // Disk full: see out_of_space(). last_sealed_: see sealed_below().
+  bool out_of_space_ = false;
+  uint32_t last_sealed_ = 0;
 
   // Batches of sealed segments waiting for the committer, in log order.
   std::vector<PendingWrite> sealed_;

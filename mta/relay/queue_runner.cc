@@ -10,6 +10,7 @@
 #include "queue/queue_limits.h"
 #include "queue/recovery.h"
 #include "queue/records.h"
+#include "queue/segment_sweep.h"
 
 namespace ringmta::relay {
 namespace {
@@ -95,20 +96,15 @@ void QueueRunner::OnSweep(io::Timer*, void* context) {
 void QueueRunner::SweepSegments() {
   queue::ShardQueue& queue = relay_.queue();
   if (queue.spool == nullptr) return;
-  uint32_t keep_from = queue.spool->current_segment();
-  if (!queue.open_transfer_segments.empty()) {
-    keep_from = std::min(keep_from, *queue.open_transfer_segments.begin());
-  }
   // Blocking unlinks + directory fsyncs on the shard's thread: at most once
   // per sweep and per segment (64 MiB of mail), so they stay off the hot path.
   const std::string& directory = queue.spool->shard_directory();
-  absl::StatusOr<size_t> removed = queue::RemoveDeadSegmentsFully(
-      directory, keep_from, &queue.index,
-      [&](uint32_t segment) { relay_.segments().Forget(directory, segment); });
+  absl::StatusOr<size_t> removed = queue::SweepDeadSegments(
+      queue, [&](uint32_t segment) { relay_.segments().Forget(directory, segment); });
   if (!removed.ok()) {
     Log(LogLevel::kWarning, "cannot remove dead segments: %s", std::string(removed.status().message()));
   }
-  if (compactor_ != nullptr) compactor_->MaybeStart(relay_.shard().tasks(), keep_from);
+  if (compactor_ != nullptr) compactor_->MaybeStart(relay_.shard().tasks(), queue::SweepKeepFrom(queue));
 }
 
 int64_t QueueRunner::BackoffMs(uint32_t attempts) {
@@ -300,7 +296,9 @@ void QueueRunner::RecordOutcome(uint64_t id, const RecipientOutcome& outcome,
       break;
   }
   absl::StatusOr<queue::RecordLocation> location = queue.spool->Append({encoded});
-  uint32_t segment = location.ok() ? location->segment : queue.spool->current_segment();
+  // Unrecorded (disk full): charge a segment the message already uses; the
+  // spool may have none to append to (0).
+  uint32_t segment = location.ok() ? location->segment : entry->segments.back();
   if (!location.ok()) {
     // The outcome holds in memory; after a restart the recipient would be
     // tried again (at least once, never lost).
@@ -399,7 +397,9 @@ void QueueRunner::WriteDone(uint64_t id) {
   if (queue.index.Find(id) == nullptr) return;
   queue::MessageDone done{id, WallNowMs(), queue::DoneReason::kAllFinal};
   absl::StatusOr<queue::RecordLocation> location = queue.spool->Append({queue::EncodeMessageDone(done)});
-  queue.index.RemoveMessage(id, location.ok() ? location->segment : queue.spool->current_segment());
+  // Unrecorded (disk full): its newest segment stays until the older go.
+  queue.index.RemoveMessage(id, location.ok() ? location->segment
+                                              : queue.index.Find(id)->segments.back());
   last_responses_.erase(id);
   CommitSoon();
 }
