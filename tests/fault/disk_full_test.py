@@ -10,8 +10,9 @@ accepted again.
 
 Sizes: segments are 64 MiB, preallocated, one shard here. On 150 MiB the
 first segment and its spare fit, a third does not: mail fills two segments,
-then 452; draining frees the first. On 100 MiB no spare ever fits (see the
-skipped test).
+then 452; draining frees the first. On 100 MiB no spare ever fits: the full
+segment is the current one, and only the sweep's seal of a dead current
+segment on a full disk (docs/queue_format.md §1.1) frees its room.
 """
 import os
 import shutil
@@ -67,18 +68,15 @@ class DiskFull(unittest.TestCase):
     def test_full_spool_refuses_with_452_and_loses_nothing(self):
         self.fill_drain_and_refill("150m")
 
-    @unittest.skipIf(os.environ.get("RINGMTA_RUN_KNOWN_BUGS") is None,
-                     "ringmta limitation: with less than one segment of free space a drained "
-                     "spool stays full (the dead current segment is never recycled)")
     def test_drained_spool_accepts_again_below_one_free_segment(self):
         """On 100 MiB the first segment fits and its spare never does. When
-        it is full, 452; the queue then drains completely, but the full,
-        dead segment is the current one: it is neither rewound nor removed,
-        no new segment fits, and every new message gets 452 for as long as
-        the daemon runs, with an empty queue."""
-        self.fill_drain_and_refill("100m")
+        it is full, 452; once the queue has drained completely the sweep
+        seals and unlinks that dead current segment (it was kept forever
+        before: 452 with an empty queue), the spool's retry makes the next
+        one, and new mail is accepted again."""
+        self.fill_drain_and_refill("100m", expect_seal=True)
 
-    def fill_drain_and_refill(self, tmpfs_size):
+    def fill_drain_and_refill(self, tmpfs_size, expect_seal=False):
         mount_point = tempfile.mkdtemp(prefix="ringmta-tmpfs-", dir=os.environ.get("TEST_TMPDIR"))
         self.addCleanup(shutil.rmtree, mount_point, True)
         ledger = Ledger()
@@ -121,6 +119,8 @@ class DiskFull(unittest.TestCase):
                         break
                     time.sleep(0.5)
                 self.assertEqual(accepted_again, {}, mta.log()[-3000:])
+                if expect_seal:
+                    self.assertIn("sealing it to free its room", mta.log())
                 report = fault_common.wait_until_settled(ledger, lambda: list(sink.messages), 30)
                 self.assertEqual(report.missing, set())
                 time.sleep(0.3)
