@@ -114,8 +114,16 @@ void Spool::PrepareSpare() {
   if (spare_.fd >= 0 || spare_in_progress_ || closing_) return;
   spare_in_progress_ = true;
   io::Spawn(reactor_, tasks_, [](Spool* self) -> io::Task<void> {
-    absl::StatusOr<Segment> made = co_await self->CreateSegment(self->next_number_++);
+    const uint32_t number = self->next_number_++;
+    absl::StatusOr<Segment> made = co_await self->CreateSegment(number);
     self->spare_in_progress_ = false;
+    // A failed creation unlinked its file: the retry takes the same number,
+    // so a disk full for a day does not burn 86,400 of them. Not if the
+    // name was taken (EEXIST): that file is not ours to reuse.
+    if (!made.ok() && made.status().code() != absl::StatusCode::kAlreadyExists &&
+        self->next_number_ == number + 1) {
+      self->next_number_ = number;
+    }
     if (made.ok()) {
       if (!self->spare_error_.ok()) {
         Log(LogLevel::kInfo, "spool shard %d: segment %d created: space is back",

@@ -108,8 +108,8 @@ class Spool {
 
   // Disk full (docs/queue_format.md §1.1). True from the moment an append
   // is refused because the current segment is full and no next segment
-  // could be created, until a new segment is started.
-  bool out_of_space() const { return out_of_space_; }
+  // could be created, until a next segment exists.
+  bool out_of_space() const { return out_of_space_ && spare_.fd < 0; }
   // Seals the full current segment while out_of_space(): appends then get
   // 452 until the next segment exists, and the segment can be unlinked once
   // dead, freeing the room that next segment needs. The caller (the sweep)
