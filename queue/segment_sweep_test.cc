@@ -99,13 +99,15 @@ class SegmentSweepTest : public ::testing::Test {
     auto reactor = io::Reactor::Create();
     ASSERT_TRUE(reactor.ok()) << reactor.status();
     reactor_ = std::move(*reactor);
-    storage_ = std::make_unique<BudgetStorage>(*reactor_, kDiskBytes);
     root_ = std::string(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp") + "/sweep-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::filesystem::remove_all(root_);
+  }
+  void Open(uint64_t segment_bytes = kSegmentBytes, uint64_t disk_bytes = kDiskBytes) {
+    storage_ = std::make_unique<BudgetStorage>(*reactor_, disk_bytes);
     SpoolOptions options;
     options.directory = root_;
-    options.segment_bytes = kSegmentBytes;
+    options.segment_bytes = segment_bytes;
     options.retry_create_ms = 20;
     options.storage = storage_.get();
     options.on_segment_created = [this](uint32_t segment) { queue_.index.TrackSegment(segment); };
@@ -218,6 +220,7 @@ class SegmentSweepTest : public ::testing::Test {
 };
 
 TEST_F(SegmentSweepTest, DrainedFullSpoolAcceptsAgainAndLosesNothing) {
+  Open();
   std::vector<std::string> accepted = FillUntilRefused();
   ASSERT_GE(accepted.size(), 2u);
   EXPECT_TRUE(spool().out_of_space());
@@ -273,6 +276,7 @@ TEST_F(SegmentSweepTest, DrainedFullSpoolAcceptsAgainAndLosesNothing) {
 }
 
 TEST_F(SegmentSweepTest, ASecondOutageKeepsTheSegmentOfALiveMessage) {
+  Open();
   // The first outage ends as the queue drains; in the second, one message
   // stays queued in the full segment, which must then stay too.
   std::vector<std::string> accepted = FillUntilRefused();
@@ -309,6 +313,7 @@ TEST_F(SegmentSweepTest, ASecondOutageKeepsTheSegmentOfALiveMessage) {
 }
 
 TEST_F(SegmentSweepTest, NothingIsSealedWhileTheSpoolHasRoom) {
+  Open();
   // A dead current segment with room left, or with a spare ready, stays:
   // sealing it would only refuse mail that fits.
   ASSERT_TRUE(AppendDurably("small").ok());
@@ -317,6 +322,29 @@ TEST_F(SegmentSweepTest, NothingIsSealedWhileTheSpoolHasRoom) {
   EXPECT_TRUE(removed_.empty());
   EXPECT_EQ(spool().current_segment(), 1u);
   EXPECT_TRUE(std::filesystem::exists(spool().SegmentPath(1)));
+}
+
+TEST_F(SegmentSweepTest, ANextSegmentShrinksToFitTheDisk) {
+  // Room for a 16 MiB segment and 5 MiB more: the next one is made at 4
+  // MiB (halving from 16), and mail goes on into it before the 452.
+  constexpr uint64_t kLarge = 4 * kSegmentBytesMin;
+  Open(kLarge, kLarge + kSegmentBytesMin + (1 << 20));
+  ASSERT_TRUE(io::RunUntil(*reactor_, [&] { return spool().stats().segments_created == 2; }));
+  std::vector<std::string> accepted = FillUntilRefused();
+  EXPECT_TRUE(spool().out_of_space());
+  EXPECT_EQ(spool().current_segment(), 2u);
+  EXPECT_EQ(std::filesystem::file_size(spool().SegmentPath(1)), kLarge);
+  EXPECT_EQ(std::filesystem::file_size(spool().SegmentPath(2)), kSegmentBytesMin);
+  // Every accepted message is in one of the two, and both filled up.
+  std::vector<std::string> first = ReadRecords(1);
+  std::vector<std::string> second = ReadRecords(2);
+  EXPECT_GT(first.size(), kLarge / kRecordBytes - 2);
+  EXPECT_GT(second.size(), kSegmentBytesMin / kRecordBytes - 2);
+  for (const std::string& payload : accepted) {
+    EXPECT_TRUE(std::find(first.begin(), first.end(), payload) != first.end() ||
+                std::find(second.begin(), second.end(), payload) != second.end());
+  }
+  EXPECT_LE(storage_->Used(), kLarge + kSegmentBytesMin + (1 << 20));
 }
 
 }  // namespace

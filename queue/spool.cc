@@ -75,6 +75,24 @@ io::Task<absl::StatusOr<std::unique_ptr<Spool>>> Spool::Open(io::Reactor& reacto
 }
 
 io::Task<absl::StatusOr<Spool::Segment>> Spool::CreateSegment(uint32_t number) {
+  // A disk without room for a whole segment may still hold a smaller one:
+  // halve down to the minimum rather than refuse mail that fits (queue
+  // format §1.1). Each try is a fresh file: a failed fallocate may leave
+  // blocks allocated, and the unlink gives them back.
+  uint64_t bytes = options_.segment_bytes;
+  for (;;) {
+    absl::StatusOr<Segment> made = co_await CreateSegmentOfSize(number, bytes);
+    const uint64_t smaller = bytes / 2 / kBlockBytes * kBlockBytes;
+    if (made.ok() || made.status().code() != absl::StatusCode::kResourceExhausted ||
+        smaller < kSegmentBytesMin) {
+      co_return made;
+    }
+    bytes = smaller;
+  }
+}
+
+io::Task<absl::StatusOr<Spool::Segment>> Spool::CreateSegmentOfSize(uint32_t number,
+                                                                    uint64_t bytes) {
   std::string path = SegmentPath(number);
   // O_EXCL: a segment number is never used twice; finding the file means
   // our numbering is wrong, and writing over it could destroy queued mail.
@@ -82,7 +100,7 @@ io::Task<absl::StatusOr<Spool::Segment>> Spool::CreateSegment(uint32_t number) {
   if (fd < 0) co_return IoError(fd, "create " + path);
   // Preallocate: appends then never extend the file, so fdatasync has no
   // size metadata to flush, and a full disk shows up here, not mid-message.
-  int32_t allocated = co_await storage_.Allocate(fd, options_.segment_bytes);
+  int32_t allocated = co_await storage_.Allocate(fd, bytes);
   int32_t synced = allocated < 0 ? 0 : co_await storage_.DataSync(fd);
   // The new directory entry must be durable too, or the file can vanish
   // after a power cut together with the mail acknowledged into it.
@@ -96,13 +114,13 @@ io::Task<absl::StatusOr<Spool::Segment>> Spool::CreateSegment(uint32_t number) {
   }
   ++stats_.segments_created;
   if (options_.on_segment_created) options_.on_segment_created(number);
-  co_return Segment{number, fd};
+  co_return Segment{number, fd, bytes};
 }
 
 absl::Status Spool::StartSegment(Segment segment) {
   current_ = segment;
   out_of_space_ = false;
-  writer_ = std::make_unique<LogWriter>(segment.number, options_.segment_bytes);
+  writer_ = std::make_unique<LogWriter>(segment.number, segment.bytes);
   std::string header = EncodeSegmentHeader(
       SegmentHeader{static_cast<uint16_t>(options_.shard), segment.number, WallNowMs()});
   CHECK(writer_->Fits(header.size()));

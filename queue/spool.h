@@ -31,7 +31,8 @@ struct SpoolOptions {
   std::string directory;  // the spool root; this shard uses directory/shard-K
   int shard = 0;
   // Preallocated segment size: large enough that rotation is rare, small
-  // enough that a mostly-dead segment is cheap to compact.
+  // enough that a mostly-dead segment is cheap to compact. A disk without
+  // room for it gets halves down to kSegmentBytesMin (queue_format §1.1).
   uint64_t segment_bytes = uint64_t{64} << 20;
   // Framed bytes that may wait in memory before a write (without fsync) is
   // started anyway: bounds memory while large bodies stream in.
@@ -128,6 +129,7 @@ class Spool {
   struct Segment {
     uint32_t number = 0;
     int fd = -1;
+    uint64_t bytes = 0;  // Preallocated: segment_bytes, or less on a full disk.
   };
   // A Commit() caller, linked while it waits; lives in its frame.
   struct CommitWaiter {
@@ -144,6 +146,7 @@ class Spool {
   Spool(io::Reactor& reactor, SpoolOptions options, std::string shard_directory);
 
   io::Task<absl::StatusOr<Segment>> CreateSegment(uint32_t number);
+  io::Task<absl::StatusOr<Segment>> CreateSegmentOfSize(uint32_t number, uint64_t bytes);
   absl::Status StartSegment(Segment segment);
   absl::Status Rotate();
   void KickCommitter();

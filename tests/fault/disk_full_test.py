@@ -8,11 +8,12 @@ that got 250 must still be there: once the downstream accepts, all of them
 are delivered exactly once, the emptied segment is freed, and new mail is
 accepted again.
 
-Sizes: segments are 64 MiB, preallocated, one shard here. On 150 MiB the
-first segment and its spare fit, a third does not: mail fills two segments,
-then 452; draining frees the first. On 100 MiB no spare ever fits: the full
-segment is the current one, and only the sweep's seal of a dead current
-segment on a full disk (docs/queue_format.md §1.1) frees its room.
+Sizes: segments are 64 MiB, preallocated, one shard here; a next segment
+that does not fit is made at half the size, down to 4 MiB
+(docs/queue_format.md §1.1). On 150 MiB two whole segments fit, then smaller
+ones; on 100 MiB one whole segment, then 32 and 4 MiB: draining frees the
+older ones. On 66 MiB not even a 4 MiB segment fits next to the first: only
+the sweep's seal of the dead current segment frees room.
 """
 import os
 import shutil
@@ -66,17 +67,22 @@ class PrivateTmpfs:
 
 class DiskFull(unittest.TestCase):
     def test_full_spool_refuses_with_452_and_loses_nothing(self):
-        self.fill_drain_and_refill("150m")
+        self.fill_drain_and_refill("150m", accepted_min=120)
+
+    def test_smaller_segments_use_the_room_left(self):
+        """100 MiB: the 64 MiB spare never fits, a 32 MiB one does, then a
+        4 MiB one; with whole segments only, 452 came after 63 messages."""
+        self.fill_drain_and_refill("100m", accepted_min=80)
 
     def test_drained_spool_accepts_again_below_one_free_segment(self):
-        """On 100 MiB the first segment fits and its spare never does. When
-        it is full, 452; once the queue has drained completely the sweep
-        seals and unlinks that dead current segment (it was kept forever
-        before: 452 with an empty queue), the spool's retry makes the next
-        one, and new mail is accepted again."""
-        self.fill_drain_and_refill("100m", expect_seal=True)
+        """66 MiB: the first segment fits and no other ever does. When it
+        is full, 452; once the queue has drained completely the sweep seals
+        and unlinks that dead current segment (it was kept forever before:
+        452 with an empty queue), the spool's retry makes the next one, and
+        new mail is accepted again."""
+        self.fill_drain_and_refill("66m", accepted_min=10, expect_seal=True)
 
-    def fill_drain_and_refill(self, tmpfs_size, expect_seal=False):
+    def fill_drain_and_refill(self, tmpfs_size, accepted_min, expect_seal=False):
         mount_point = tempfile.mkdtemp(prefix="ringmta-tmpfs-", dir=os.environ.get("TEST_TMPDIR"))
         self.addCleanup(shutil.rmtree, mount_point, True)
         ledger = Ledger()
@@ -97,7 +103,7 @@ class DiskFull(unittest.TestCase):
                 self.assertTrue(refused, f"{number} MiB accepted on a {tmpfs_size} tmpfs")
                 self.assertIn("452", str(refused), refused)
                 full_at = len(ledger.acked)
-                self.assertGreater(full_at, 10, mta.log()[-3000:])
+                self.assertGreaterEqual(full_at, accepted_min, mta.log()[-3000:])
                 # Full stays full while nothing leaves.
                 again = send_numbered(mta.port, ledger, [number], body_bytes=MESSAGE_BYTES)
                 self.assertIn("452", str(again))
