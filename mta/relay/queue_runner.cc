@@ -471,10 +471,13 @@ bool QueueRunner::DeleteMessage(uint64_t id) {
   queue::MessageDone done{id, WallNowMs(), queue::DoneReason::kDeleted};
   absl::StatusOr<queue::RecordLocation> location = queue.spool->Append({queue::EncodeMessageDone(done)});
   if (!location.ok()) {
-    Log(LogLevel::kError, "queue %s: cannot record its deletion: %s", queue::FormatQueueId(id),
-        std::string(location.status().message()));
+    // Unrecorded, the deletion would be undone by the next restart: keep
+    // the message, and the operator's count says it was not deleted.
+    Log(LogLevel::kError, "queue %s: cannot record its deletion, kept: %s",
+        queue::FormatQueueId(id), std::string(location.status().message()));
+    return false;
   }
-  queue.index.RemoveMessage(id, location.ok() ? location->segment : queue.spool->current_segment());
+  queue.index.RemoveMessage(id, location->segment);
   failures_.erase(id);
   last_responses_.erase(id);
   Log(LogLevel::kInfo, "%s deleted by the administrator", queue::FormatQueueId(id));
