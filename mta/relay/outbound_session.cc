@@ -65,7 +65,7 @@ bool PlanHop(RelayShard& relay, const NextHop& hop, bool cleartext, HopPlan* pla
   plan->context = nullptr;
   if (plan->policy == tls::ClientPolicy::kNone || cleartext) return true;
   absl::StatusOr<std::shared_ptr<tls::ClientContext>> context =
-      OutboundTlsFor(relay).Context(plan->policy, ca_file);
+      relay.outbound_tls().Context(plan->policy, ca_file);
   if (!context.ok()) {
     Log(LogLevel::kWarning, "relay %s: no TLS (policy %s): %s", hop.host,
         std::string(tls::ClientPolicyName(plan->policy)), std::string(context.status().message()));
@@ -170,7 +170,7 @@ io::Task<std::unique_ptr<OutboundConnection>> ConnectToAny(RelayShard& relay,
       // cleartext; one that fails now is retried once in cleartext.
       std::string fallback_key = hop.host + "[" + address.ToString() + "]:" +
                                  std::to_string(hop.port);
-      OutboundTls& tls_state = OutboundTlsFor(relay);
+      OutboundTls& tls_state = relay.outbound_tls();
       bool cleartext = tls_state.InCleartextFallback(fallback_key, relay.reactor().now_ms());
       for (int attempt = 0; attempt < 2; ++attempt) {
         HopPlan plan;

@@ -44,13 +44,4 @@ void OutboundTls::RememberCleartextFallback(const std::string& host, int64_t unt
   fallback_until_ms_[host] = until_ms;
 }
 
-OutboundTls& OutboundTlsFor(const RelayShard& relay) {
-  // Entries live as long as the shard's thread; a daemon has one RelayShard
-  // per shard thread, so this holds one entry per thread.
-  thread_local absl::flat_hash_map<const RelayShard*, std::unique_ptr<OutboundTls>> by_relay;
-  std::unique_ptr<OutboundTls>& state = by_relay[&relay];
-  if (state == nullptr) state = std::make_unique<OutboundTls>();
-  return *state;
-}
-
 }  // namespace ringmta::relay

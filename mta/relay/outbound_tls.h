@@ -17,8 +17,6 @@
 
 namespace ringmta::relay {
 
-class RelayShard;
-
 class OutboundTls {
  public:
   // The shard's context for `policy` with `ca_file` (empty: the system
@@ -36,11 +34,6 @@ class OutboundTls {
   absl::flat_hash_map<std::string, std::shared_ptr<tls::ClientContext>> contexts_;
   absl::flat_hash_map<std::string, int64_t> fallback_until_ms_;
 };
-
-// The calling shard's OutboundTls for `relay`. Shards are threads, so the
-// state lives with the thread (never shared between shards, DESIGN §2),
-// keyed by the RelayShard so several in one thread (tests) stay apart.
-OutboundTls& OutboundTlsFor(const RelayShard& relay);
 
 }  // namespace ringmta::relay
 

@@ -21,6 +21,7 @@
 #include "mta/relay/destination.h"
 #include "mta/relay/destination_host.h"
 #include "mta/relay/destination_table.h"
+#include "mta/relay/outbound_tls.h"
 #include "mta/relay/queue_runner.h"
 #include "mta/relay/relay_config.h"
 #include "mta/relay/route.h"
@@ -94,6 +95,9 @@ class RelayShard : public DestinationHost {
   const RelayShards* all() const { return all_; }
   bool stopping() const { return stopping_; }
   io::CancelScope& sessions_scope() { return sessions_scope_; }
+  // Outbound TLS contexts (with their session caches) and the hosts in
+  // cleartext fallback: this shard's alone (DESIGN §2).
+  OutboundTls& outbound_tls() { return outbound_tls_; }
 
  private:
   struct Outgoing {
@@ -122,6 +126,7 @@ class RelayShard : public DestinationHost {
   io::Timer outbox_timer_;
   io::Timer forget_timer_;
   io::CancelScope sessions_scope_;
+  OutboundTls outbound_tls_;
   io::ShutdownNode shutdown_node_;
   bool stopping_ = false;
 };
