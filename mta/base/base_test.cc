@@ -1,8 +1,11 @@
 #include <cerrno>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "mta/base/check.h"
+#include "mta/base/command_line.h"
 #include "mta/base/log.h"
 #include "mta/base/status.h"
 
@@ -59,6 +62,37 @@ TEST(SanitizePeerText, EscapesControlBytesAndTruncates) {
 
 TEST(CheckDeathTest, FailedCheckAborts) {
   EXPECT_DEATH(CHECK(1 + 1 == 3), "CHECK failed.*1 \\+ 1 == 3");
+}
+
+TEST(CommandLineTest, TakesBothSpellingsOfAFlagValue) {
+  std::vector<std::string> arguments = {"--spool", "/var/q", "--listen=127.0.0.1:25", "--x"};
+  std::string value;
+  absl::Status error;
+  size_t i = 0;
+  EXPECT_FALSE(TakeFlagValue(arguments, &i, "--listen", &value, &error));
+  ASSERT_TRUE(TakeFlagValue(arguments, &i, "--spool", &value, &error));
+  EXPECT_EQ(value, "/var/q");
+  EXPECT_EQ(i, 1u);  // moved past the value
+  i = 2;
+  ASSERT_TRUE(TakeFlagValue(arguments, &i, "--listen", &value, &error));
+  EXPECT_EQ(value, "127.0.0.1:25");
+  EXPECT_TRUE(error.ok());
+  // A prefix is not the flag: "--listen" does not match "--listener=1".
+  std::vector<std::string> longer = {"--listener=1"};
+  i = 0;
+  EXPECT_FALSE(TakeFlagValue(longer, &i, "--listen", &value, &error));
+}
+
+TEST(CommandLineTest, ATrailingFlagWithoutItsValueIsAnError) {
+  std::vector<std::string> arguments = {"--spool"};
+  std::string value = "unchanged";
+  absl::Status error;
+  size_t i = 0;
+  ASSERT_TRUE(TakeFlagValue(arguments, &i, "--spool", &value, &error));
+  EXPECT_EQ(error.message(), "--spool needs a value");
+  EXPECT_EQ(value, "unchanged");
+  EXPECT_EQ(BadFlagValue("--shards", "two", "a number").message(),
+            "--shards: a number, got 'two'");
 }
 
 }  // namespace

@@ -2,27 +2,10 @@
 
 #include <charconv>
 
+#include "mta/base/command_line.h"
+
 namespace ringmta::daemon {
 namespace {
-
-// Accepts "--name VALUE" and "--name=VALUE".
-bool TakeValue(const std::vector<std::string>& arguments, size_t* index, const std::string& name,
-               std::string* value, absl::Status* error) {
-  const std::string& argument = arguments[*index];
-  if (argument == name) {
-    if (*index + 1 >= arguments.size()) {
-      *error = absl::InvalidArgumentError(name + " needs a value");
-      return true;
-    }
-    *value = arguments[++*index];
-    return true;
-  }
-  if (argument.rfind(name + "=", 0) == 0) {
-    *value = argument.substr(name.size() + 1);
-    return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -36,36 +19,36 @@ absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& arguments) {
       flags.help = true;
     } else if (argument == "--version") {
       flags.version = true;
-    } else if (TakeValue(arguments, &i, "--listen", &value, &error)) {
+    } else if (TakeFlagValue(arguments, &i, "--listen", &value, &error)) {
       if (error.ok()) flags.listen.push_back(value);
-    } else if (TakeValue(arguments, &i, "--shards", &value, &error)) {
+    } else if (TakeFlagValue(arguments, &i, "--shards", &value, &error)) {
       int shards = 0;
       auto [end, parse_error] = std::from_chars(value.data(), value.data() + value.size(), shards);
       if (error.ok() && (parse_error != std::errc() || end != value.data() + value.size())) {
         error = absl::InvalidArgumentError("--shards needs a number, got '" + value + "'");
       }
       flags.shards = shards;
-    } else if (TakeValue(arguments, &i, "--spool", &value, &error)) {
+    } else if (TakeFlagValue(arguments, &i, "--spool", &value, &error)) {
       flags.spool = value;
-    } else if (TakeValue(arguments, &i, "--config", &value, &error)) {
+    } else if (TakeFlagValue(arguments, &i, "--config", &value, &error)) {
       flags.config_file = value;
-    } else if (TakeValue(arguments, &i, "--check-config", &value, &error)) {
+    } else if (TakeFlagValue(arguments, &i, "--check-config", &value, &error)) {
       flags.check_config_file = value;
-    } else if (TakeValue(arguments, &i, "--hostname", &value, &error)) {
+    } else if (TakeFlagValue(arguments, &i, "--hostname", &value, &error)) {
       flags.hostname = value;
-    } else if (TakeValue(arguments, &i, "--log-level", &value, &error)) {
+    } else if (TakeFlagValue(arguments, &i, "--log-level", &value, &error)) {
       flags.log_level = value;
-    } else if (TakeValue(arguments, &i, "--smarthost", &value, &error)) {
+    } else if (TakeFlagValue(arguments, &i, "--smarthost", &value, &error)) {
       flags.smarthost = value;
-    } else if (TakeValue(arguments, &i, "--tls-cert", &value, &error)) {
+    } else if (TakeFlagValue(arguments, &i, "--tls-cert", &value, &error)) {
       flags.tls_cert = value;
-    } else if (TakeValue(arguments, &i, "--tls-key", &value, &error)) {
+    } else if (TakeFlagValue(arguments, &i, "--tls-key", &value, &error)) {
       flags.tls_key = value;
-    } else if (TakeValue(arguments, &i, "--metrics-listen", &value, &error)) {
+    } else if (TakeFlagValue(arguments, &i, "--metrics-listen", &value, &error)) {
       flags.metrics_listen = value;
-    } else if (TakeValue(arguments, &i, "--delivery-log", &value, &error)) {
+    } else if (TakeFlagValue(arguments, &i, "--delivery-log", &value, &error)) {
       flags.delivery_log = value;
-    } else if (TakeValue(arguments, &i, "--admin-socket", &value, &error)) {
+    } else if (TakeFlagValue(arguments, &i, "--admin-socket", &value, &error)) {
       flags.admin_socket = value;
     } else {
       error = absl::InvalidArgumentError("unknown argument '" + argument + "'");

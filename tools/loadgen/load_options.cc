@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "mta/base/command_line.h"
 #include "tools/loadgen/message_builder.h"
 
 namespace ringmta::loadgen {
@@ -32,31 +33,6 @@ Latency is per accepted message, from the last byte of the message (".") or
 BDAT LAST chunk handed to the kernel until the reply to it.
 )";
 
-namespace {
-
-bool TakeValue(const std::vector<std::string>& arguments, size_t* i, std::string_view name,
-               std::string* value) {
-  const std::string& argument = arguments[*i];
-  if (argument == name) {
-    if (*i + 1 >= arguments.size()) return false;
-    *value = arguments[++*i];
-    return true;
-  }
-  if (argument.size() > name.size() && argument.compare(0, name.size(), name) == 0 &&
-      argument[name.size()] == '=') {
-    *value = argument.substr(name.size() + 1);
-    return true;
-  }
-  return false;
-}
-
-absl::Status Bad(std::string_view flag, std::string_view value, std::string_view want) {
-  return absl::InvalidArgumentError(absl::StrCat(std::string(flag), ": ", std::string(want),
-                                                 ", got '", std::string(value), "'"));
-}
-
-}  // namespace
-
 absl::StatusOr<LoadOptions> ParseLoadOptions(const std::vector<std::string>& arguments,
                                              bool* help) {
   LoadOptions options;
@@ -64,6 +40,7 @@ absl::StatusOr<LoadOptions> ParseLoadOptions(const std::vector<std::string>& arg
   for (size_t i = 0; i < arguments.size(); ++i) {
     const std::string& argument = arguments[i];
     std::string value;
+    absl::Status error;
     int64_t number = 0;
     if (argument == "--help" || argument == "-h") {
       *help = true;
@@ -80,60 +57,61 @@ absl::StatusOr<LoadOptions> ParseLoadOptions(const std::vector<std::string>& arg
       options.tls_resume = true;
     } else if (argument == "--json") {
       options.json = true;
-    } else if (TakeValue(arguments, &i, "--server", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--server", &value, &error)) {
       options.server = value;
-    } else if (TakeValue(arguments, &i, "--sessions", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--sessions", &value, &error)) {
       if (!absl::SimpleAtoi(value, &number) || number < 1 || number > 100'000) {
-        return Bad("--sessions", value, "a number from 1 to 100000");
+        return BadFlagValue("--sessions", value, "a number from 1 to 100000");
       }
       options.sessions = static_cast<int>(number);
-    } else if (TakeValue(arguments, &i, "--messages", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--messages", &value, &error)) {
       if (!absl::SimpleAtoi(value, &number) || number < 1) {
-        return Bad("--messages", value, "a positive number");
+        return BadFlagValue("--messages", value, "a positive number");
       }
       options.messages = static_cast<uint64_t>(number);
-    } else if (TakeValue(arguments, &i, "--duration", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--duration", &value, &error)) {
       if (!absl::SimpleAtod(value, &options.duration_s) || !(options.duration_s > 0)) {
-        return Bad("--duration", value, "positive seconds");
+        return BadFlagValue("--duration", value, "positive seconds");
       }
-    } else if (TakeValue(arguments, &i, "--per-connection", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--per-connection", &value, &error)) {
       if (!absl::SimpleAtoi(value, &number) || number < 0) {
-        return Bad("--per-connection", value, "a number, 0 for no limit");
+        return BadFlagValue("--per-connection", value, "a number, 0 for no limit");
       }
       options.per_connection = static_cast<uint64_t>(number);
-    } else if (TakeValue(arguments, &i, "--rate", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--rate", &value, &error)) {
       if (!absl::SimpleAtod(value, &options.rate_per_s) || !(options.rate_per_s > 0)) {
-        return Bad("--rate", value, "positive messages per second");
+        return BadFlagValue("--rate", value, "positive messages per second");
       }
-    } else if (TakeValue(arguments, &i, "--size", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--size", &value, &error)) {
       if (!ParseSize(value, &options.size_bytes)) {
-        return Bad("--size", value, "a size such as 1024, 10K or 1M (at most 256M)");
+        return BadFlagValue("--size", value, "a size such as 1024, 10K or 1M (at most 256M)");
       }
-    } else if (TakeValue(arguments, &i, "--recipients", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--recipients", &value, &error)) {
       if (!absl::SimpleAtoi(value, &number) || number < 1 || number > 1000) {
-        return Bad("--recipients", value, "a number from 1 to 1000");
+        return BadFlagValue("--recipients", value, "a number from 1 to 1000");
       }
       options.recipients = static_cast<int>(number);
-    } else if (TakeValue(arguments, &i, "--threads", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--threads", &value, &error)) {
       if (!absl::SimpleAtoi(value, &number) || number < 1 || number > 64) {
-        return Bad("--threads", value, "a number from 1 to 64");
+        return BadFlagValue("--threads", value, "a number from 1 to 64");
       }
       options.threads = static_cast<int>(number);
-    } else if (TakeValue(arguments, &i, "--timeout-ms", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--timeout-ms", &value, &error)) {
       if (!absl::SimpleAtoi(value, &number) || number < 1) {
-        return Bad("--timeout-ms", value, "positive milliseconds");
+        return BadFlagValue("--timeout-ms", value, "positive milliseconds");
       }
       options.timeout_ms = number;
-    } else if (TakeValue(arguments, &i, "--helo", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--helo", &value, &error)) {
       options.helo = value;
-    } else if (TakeValue(arguments, &i, "--from", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--from", &value, &error)) {
       options.sender = value;
-    } else if (TakeValue(arguments, &i, "--to-domain", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--to-domain", &value, &error)) {
       options.recipient_domain = value;
     } else {
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown or incomplete flag '", argument, "' (see --help)"));
+          absl::StrCat("unknown flag '", argument, "' (see --help)"));
     }
+    if (!error.ok()) return error;  // a trailing flag without its value
   }
   if (options.tls_resume && !options.starttls) {
     return absl::InvalidArgumentError("--tls-resume: needs --starttls or --handshake-only");

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "mta/base/command_line.h"
+
 namespace ringmta::ringctl {
 namespace {
 
@@ -29,25 +31,6 @@ absl::Status AddTarget(const std::string& text, Json* request) {
                  "(smarthost:HOST:PORT, mx:HOSTS or domain:NAME)");
   }
   return absl::OkStatus();
-}
-
-// "--name VALUE" or "--name=VALUE" at arguments[*i].
-bool Option(const std::vector<std::string>& arguments, size_t* i, const std::string& name,
-            std::string* value, absl::Status* error) {
-  const std::string& argument = arguments[*i];
-  if (argument == name) {
-    if (*i + 1 >= arguments.size()) {
-      *error = Usage(name + " needs a value");
-      return true;
-    }
-    *value = arguments[++*i];
-    return true;
-  }
-  if (argument.rfind(name + "=", 0) == 0) {
-    *value = argument.substr(name.size() + 1);
-    return true;
-  }
-  return false;
 }
 
 std::string Bytes(int64_t bytes) {
@@ -206,14 +189,14 @@ absl::StatusOr<Invocation> ParseArguments(const std::vector<std::string>& argume
       invocation.json = true;
     } else if (argument == "--help" || argument == "-h") {
       invocation.help = true;
-    } else if (Option(arguments, &i, "--socket", &value, &error)) {
+    } else if (TakeFlagValue(arguments, &i, "--socket", &value, &error)) {
       invocation.socket_path = value;
-    } else if (Option(arguments, &i, "--spool", &value, &error)) {
+    } else if (TakeFlagValue(arguments, &i, "--spool", &value, &error)) {
       invocation.socket_path = value + "/ringmta.sock";
     } else {
       bool matched = false;
       for (const char* name : {"--destination", "--sender", "--recipient", "--min-age", "--limit", "--for"}) {
-        if (!matched && Option(arguments, &i, name, &value, &error)) {
+        if (!matched && TakeFlagValue(arguments, &i, name, &value, &error)) {
           options.emplace_back(name, value);
           matched = true;
         }

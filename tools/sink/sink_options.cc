@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "mta/base/command_line.h"
 
 namespace ringmta::sink {
 
@@ -30,26 +31,6 @@ Signals: SIGUSR1 writes the counts; SIGTERM and SIGINT write them and stop.
 
 namespace {
 
-bool TakeValue(const std::vector<std::string>& arguments, size_t* i, std::string_view name,
-               std::string* value) {
-  const std::string& argument = arguments[*i];
-  if (argument == name) {
-    if (*i + 1 >= arguments.size()) return false;
-    *value = arguments[++*i];
-    return true;
-  }
-  if (argument.size() > name.size() && argument.compare(0, name.size(), name) == 0 &&
-      argument[name.size()] == '=') {
-    *value = argument.substr(name.size() + 1);
-    return true;
-  }
-  return false;
-}
-
-absl::Status Bad(const std::string& flag, const std::string& value, const std::string& want) {
-  return absl::InvalidArgumentError(absl::StrCat(flag, ": ", want, ", got '", value, "'"));
-}
-
 bool ParsePercent(const std::string& value, double* percent) {
   return absl::SimpleAtod(value, percent) && *percent >= 0 && *percent <= 100;
 }
@@ -68,58 +49,60 @@ absl::StatusOr<SinkOptions> ParseSinkOptions(const std::vector<std::string>& arg
   for (size_t i = 0; i < arguments.size(); ++i) {
     const std::string& argument = arguments[i];
     std::string value;
+    absl::Status error;
     int64_t number = 0;
     if (argument == "--help" || argument == "-h") {
       *help = true;
     } else if (argument == "--quiet") {
       options.quiet = true;
-    } else if (TakeValue(arguments, &i, "--listen", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--listen", &value, &error)) {
       options.listen = value;
-    } else if (TakeValue(arguments, &i, "--shards", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--shards", &value, &error)) {
       if (!absl::SimpleAtoi(value, &number) || number < 1 || number > 64) {
-        return Bad("--shards", value, "a number from 1 to 64");
+        return BadFlagValue("--shards", value, "a number from 1 to 64");
       }
       options.shards = static_cast<int>(number);
-    } else if (TakeValue(arguments, &i, "--hostname", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--hostname", &value, &error)) {
       options.hostname = value;
-    } else if (TakeValue(arguments, &i, "--port-file", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--port-file", &value, &error)) {
       options.port_file = value;
-    } else if (TakeValue(arguments, &i, "--stats-file", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--stats-file", &value, &error)) {
       options.stats_file = value;
-    } else if (TakeValue(arguments, &i, "--greeting-delay-ms", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--greeting-delay-ms", &value, &error)) {
       if (!ParseDelay(value, &options.greeting_delay_ms)) {
-        return Bad("--greeting-delay-ms", value, "milliseconds from 0 to 600000");
+        return BadFlagValue("--greeting-delay-ms", value, "milliseconds from 0 to 600000");
       }
-    } else if (TakeValue(arguments, &i, "--reply-delay-ms", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--reply-delay-ms", &value, &error)) {
       if (!ParseDelay(value, &options.reply_delay_ms)) {
-        return Bad("--reply-delay-ms", value, "milliseconds from 0 to 600000");
+        return BadFlagValue("--reply-delay-ms", value, "milliseconds from 0 to 600000");
       }
-    } else if (TakeValue(arguments, &i, "--rcpt-tempfail-percent", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--rcpt-tempfail-percent", &value, &error)) {
       if (!ParsePercent(value, &options.rcpt_tempfail_percent)) {
-        return Bad("--rcpt-tempfail-percent", value, "a percentage 0-100");
+        return BadFlagValue("--rcpt-tempfail-percent", value, "a percentage 0-100");
       }
-    } else if (TakeValue(arguments, &i, "--rcpt-permfail-percent", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--rcpt-permfail-percent", &value, &error)) {
       if (!ParsePercent(value, &options.rcpt_permfail_percent)) {
-        return Bad("--rcpt-permfail-percent", value, "a percentage 0-100");
+        return BadFlagValue("--rcpt-permfail-percent", value, "a percentage 0-100");
       }
-    } else if (TakeValue(arguments, &i, "--message-tempfail-percent", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--message-tempfail-percent", &value, &error)) {
       if (!ParsePercent(value, &options.message_tempfail_percent)) {
-        return Bad("--message-tempfail-percent", value, "a percentage 0-100");
+        return BadFlagValue("--message-tempfail-percent", value, "a percentage 0-100");
       }
-    } else if (TakeValue(arguments, &i, "--message-permfail-percent", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--message-permfail-percent", &value, &error)) {
       if (!ParsePercent(value, &options.message_permfail_percent)) {
-        return Bad("--message-permfail-percent", value, "a percentage 0-100");
+        return BadFlagValue("--message-permfail-percent", value, "a percentage 0-100");
       }
-    } else if (TakeValue(arguments, &i, "--seed", &value)) {
-      if (!absl::SimpleAtoi(value, &options.seed)) return Bad("--seed", value, "a number");
-    } else if (TakeValue(arguments, &i, "--tls-cert", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--seed", &value, &error)) {
+      if (!absl::SimpleAtoi(value, &options.seed)) return BadFlagValue("--seed", value, "a number");
+    } else if (TakeFlagValue(arguments, &i, "--tls-cert", &value, &error)) {
       options.tls_cert = value;
-    } else if (TakeValue(arguments, &i, "--tls-key", &value)) {
+    } else if (TakeFlagValue(arguments, &i, "--tls-key", &value, &error)) {
       options.tls_key = value;
     } else {
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown or incomplete flag '", argument, "' (see --help)"));
+          absl::StrCat("unknown flag '", argument, "' (see --help)"));
     }
+    if (!error.ok()) return error;  // a trailing flag without its value
   }
   if (options.tls_cert.empty() != options.tls_key.empty()) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
