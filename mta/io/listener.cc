@@ -5,10 +5,12 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 
 #include "mta/base/check.h"
 #include "mta/base/log.h"
 #include "mta/base/status.h"
+#include "mta/io/socket.h"
 
 namespace ringmta::io {
 namespace {
@@ -170,6 +172,11 @@ void Listener::DeliverPending() {
     if (stopping_) {
       ::close(pending_[i]);
     } else {
+      // Not inherited from the listening socket everywhere: set it per
+      // connection. A failure only costs latency, so it is not fatal.
+      if (!DisableNagle(pending_[i])) {
+        Log(LogLevel::kDebug, "TCP_NODELAY on an accepted socket: %s", std::strerror(errno));
+      }
       on_accept_(context_, pending_[i]);
     }
   }

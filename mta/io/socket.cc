@@ -1,5 +1,8 @@
 #include "mta/io/socket.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +16,15 @@ namespace {
 // Resume receiving once a paused socket's backlog falls to this.
 constexpr uint32_t kRecvResumeBuffers = limits::kRecvBuffersPerSocketMax / 2;
 }  // namespace
+
+bool DisableNagle(int fd) {
+  int domain = 0;
+  socklen_t length = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) != 0) return false;
+  if (domain != AF_INET && domain != AF_INET6) return true;
+  int one = 1;
+  return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
+}
 
 Socket::Socket(Reactor& reactor, BufferRing& buffers, int fd, CancelScope* scope)
     : reactor_(reactor), buffers_(buffers), fd_(fd), scope_(scope) {

@@ -19,6 +19,13 @@
 
 namespace ringmta::io {
 
+// Turns Nagle's algorithm off on a TCP socket (inbound after accept,
+// outbound before connect); other sockets are left alone. Our writes are
+// already batched per loop turn, so Nagle only holds back the small ones
+// that follow: with the peer's delayed ACK, 40 ms per pipelined BDAT chunk.
+// Returns false (errno set) if the kernel refused.
+bool DisableNagle(int fd);
+
 class Socket {
  public:
   // Takes ownership of `fd`. `scope` (may be null) cancels Receive/Send.

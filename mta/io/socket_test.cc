@@ -4,6 +4,7 @@
 #include "mta/io/socket.h"
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,6 +46,53 @@ class SocketPairTest : public ::testing::Test {
   std::unique_ptr<BufferRing> buffers_;
   TaskGroup tasks_;
 };
+
+int NoDelayOf(int fd) {
+  int value = -1;
+  socklen_t length = sizeof value;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &length) != 0) return -errno;
+  return value;
+}
+
+// Outbound connections call DisableNagle before connect: it must take on a
+// fresh TCP socket of either family and stay on once connected.
+TEST(DisableNagleTest, SetsTcpNoDelayBeforeConnectOnBothFamilies) {
+  for (int family : {AF_INET, AF_INET6}) {
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 && family == AF_INET6) continue;  // no IPv6 in this sandbox
+    ASSERT_GE(fd, 0);
+    EXPECT_EQ(NoDelayOf(fd), 0) << "the kernel default changed; this test proves nothing";
+    EXPECT_TRUE(DisableNagle(fd));
+    EXPECT_NE(NoDelayOf(fd), 0) << "family " << family;
+    close(fd);
+  }
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(listener, 1), 0);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_TRUE(DisableNagle(client));
+  ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  EXPECT_NE(NoDelayOf(client), 0);
+  close(client);
+  close(listener);
+}
+
+TEST(DisableNagleTest, LeavesUnixSocketsAloneAndReportsBadDescriptors) {
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  EXPECT_TRUE(DisableNagle(fds[0]));  // nothing to do, not an error
+  EXPECT_EQ(NoDelayOf(fds[0]), -EOPNOTSUPP);
+  close(fds[0]);
+  close(fds[1]);
+  errno = 0;
+  EXPECT_FALSE(DisableNagle(-1));
+  EXPECT_EQ(errno, EBADF);
+}
 
 struct ReadResult {
   std::string bytes;

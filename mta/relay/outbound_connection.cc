@@ -4,6 +4,7 @@
 #include "mta/relay/outbound_connection.h"
 
 #include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "mta/base/log.h"
@@ -18,7 +19,12 @@ OutboundConnection::OutboundConnection(RelayShard& relay, int fd, std::string ho
       tls_name_(hop.host),
       context_(plan.context),
       socket_(relay.reactor(), relay.shard().buffers(), fd, &relay.sessions_scope()),
-      client_(plan.client) {}
+      client_(plan.client) {
+  // Before connect, so the handshake's first commands already go out at once.
+  if (!io::DisableNagle(fd)) {
+    Log(LogLevel::kDebug, "relay %s: TCP_NODELAY: %s", host_, std::strerror(errno));
+  }
+}
 
 io::Task<smtp::ClientAction> OutboundConnection::Next() {
   for (;;) {
