@@ -247,7 +247,7 @@ io::Task<void> Spool::WaitWriteBehind() {
   struct Await {
     Spool& spool;
     bool await_ready() const {
-      return spool.writer_ == nullptr || spool.writer_->pending_bytes() < spool.options_.write_behind_bytes;
+      return !spool.write_behind_full();
     }
     void await_suspend(std::coroutine_handle<> handle) {
       spool.write_behind_waiters_.push_back(handle);
@@ -265,6 +265,12 @@ void Spool::ReleaseWaiters(CommitWaiter* waiters, const absl::Status& status) {
     if (status.ok()) ++stats_.commits_acked;
     reactor_.Post(waiters->handle);
     waiters = next;
+  }
+}
+
+void Spool::ReleaseWriteBehindWaiters() {
+  for (std::coroutine_handle<> handle : std::exchange(write_behind_waiters_, {})) {
+    reactor_.Post(handle);
   }
 }
 
@@ -311,6 +317,9 @@ io::Task<void> Spool::RunCommitter() {
       round.push_back(PendingWrite{current_, writer_->TakeBatch(std::move(recycled_buffer_))});
     }
     absl::Status status = co_await WriteRound(round);
+    // Paced appenders wait for writes, not for durability: let them go on
+    // streaming while this round's fdatasync runs.
+    ReleaseWriteBehindWaiters();
     if (status.ok() && round_waiters != nullptr) {
       for (const Segment& segment : unsynced_) {
         int64_t sync_started_ns = MonotonicNowNs();
@@ -347,9 +356,7 @@ io::Task<void> Spool::RunCommitter() {
       status = absl::UnavailableError(status.message());
     }
     ReleaseWaiters(round_waiters, status);
-    for (std::coroutine_handle<> handle : std::exchange(write_behind_waiters_, {})) {
-      reactor_.Post(handle);
-    }
+    ReleaseWriteBehindWaiters();
   }
   committer_running_ = false;
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "mta/base/limits.h"
 #include "mta/io/reactor.h"
 #include "mta/io/task.h"
 #include "mta/io/timer_wheel.h"
@@ -86,12 +87,17 @@ class Spool {
 
   // Waits until every record appended before this call is durable.
   io::Task<absl::Status> Commit();
-  // Waits while more than write_behind_bytes are framed but unwritten; a
-  // session streaming a large body calls it between chunks.
+  // Waits while more than pace_bytes() are framed but unwritten; a session
+  // streaming a large body calls it between chunks.
   io::Task<void> WaitWriteBehind();
   // Whether WaitWriteBehind would wait now (callers skip the call if not).
   bool write_behind_full() const {
-    return writer_ != nullptr && writer_->pending_bytes() >= options_.write_behind_bytes;
+    return writer_ != nullptr && writer_->pending_bytes() >= pace_bytes();
+  }
+  // Writes start at write_behind_bytes, appenders wait at a few times that:
+  // streaming goes on while a round's fdatasync keeps the committer busy.
+  size_t pace_bytes() const {
+    return options_.write_behind_bytes * limits::kSpoolPaceWriteBehindBatches;
   }
 
   // Bumped by every write or sync failure. A message whose records were
@@ -157,6 +163,7 @@ class Spool {
   // Closes retired segments with nothing left to sync; true if it closed
   // any (and so may have let new work arrive meanwhile).
   io::Task<bool> CloseRetired();
+  void ReleaseWriteBehindWaiters();
   void ReleaseWaiters(CommitWaiter* waiters, const absl::Status& status);
   void CloseSegmentLater(Segment segment);
   static void OnRetryTimer(io::Timer* timer, void* context);

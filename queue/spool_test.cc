@@ -169,8 +169,76 @@ TEST_F(SpoolTest, WriteBehindBoundsUnwrittenBytes) {
     *done = true;
   }(*spool_, &done));
   ASSERT_TRUE(io::RunUntil(*reactor_, [&] { return done; }));
-  // 1.2 MB appended with no Commit: most of it must already be written.
-  EXPECT_GE(spool_->stats().bytes_written, 1'000'000u);
+  // 1.2 MB appended with no Commit: all but the paced backlog is written.
+  EXPECT_EQ(spool_->pace_bytes(), 100'000u * limits::kSpoolPaceWriteBehindBatches);
+  EXPECT_GE(spool_->stats().bytes_written, 1'200'000u - spool_->pace_bytes());
+}
+
+// The real storage, except that fdatasync waits while `hold` is set.
+class HeldSyncStorage : public SegmentStorage {
+ public:
+  explicit HeldSyncStorage(io::Reactor& reactor) : reactor_(reactor), real_(reactor) {}
+  io::Task<int32_t> OpenDirectory(const std::string& path) override {
+    return real_.OpenDirectory(path);
+  }
+  io::Task<int32_t> Create(const std::string& path) override { return real_.Create(path); }
+  io::Task<int32_t> Allocate(int fd, uint64_t bytes) override { return real_.Allocate(fd, bytes); }
+  io::Task<int32_t> WriteAt(int fd, std::string_view data, uint64_t offset) override {
+    return real_.WriteAt(fd, data, offset);
+  }
+  io::Task<int32_t> DataSync(int fd) override {
+    ++syncs_started;
+    while (hold) co_await io::Sleep(reactor_, nullptr, 1);
+    co_return co_await real_.DataSync(fd);
+  }
+  io::Task<int32_t> SyncDirectory(int fd) override { return real_.SyncDirectory(fd); }
+  io::Task<int32_t> Close(int fd) override { return real_.Close(fd); }
+  void Unlink(const std::string& path) override { real_.Unlink(path); }
+
+  bool hold = false;
+  int syncs_started = 0;
+
+ private:
+  io::Reactor& reactor_;
+  RingSegmentStorage real_;
+};
+
+// A commit round's fdatasync (slow on a busy disk) must not stall sessions
+// streaming large bodies: they may go on framing up to pace_bytes() while
+// it runs, not just one write-behind batch.
+TEST_F(SpoolTest, StreamingGoesOnWhileARoundSyncs) {
+  HeldSyncStorage storage(*reactor_);
+  options_.storage = &storage;
+  options_.write_behind_bytes = 100'000;
+  OpenSpool();
+  ASSERT_TRUE(io::RunUntil(*reactor_, [&] { return spool_->stats().segments_created == 2; }));
+  storage.hold = true;
+  const int syncs_before = storage.syncs_started;
+  absl::Status committed = absl::UnknownError("not yet");
+  bool commit_done = false;
+  io::Spawn(*reactor_, tasks_, [](Spool& spool, absl::Status* status,
+                                  bool* done) -> io::Task<void> {
+    EXPECT_TRUE(spool.Append({"committed record"}).ok());
+    *status = co_await spool.Commit();
+    *done = true;
+  }(*spool_, &committed, &commit_done));
+  ASSERT_TRUE(io::RunUntil(*reactor_, [&] { return storage.syncs_started > syncs_before; }));
+  // 6 x 60 KB = 360 KB: past one batch (100 KB), within the pace (400 KB).
+  int streamed = 0;
+  io::Spawn(*reactor_, tasks_, [](Spool& spool, int* streamed) -> io::Task<void> {
+    std::string chunk(60'000, 's');
+    for (int i = 0; i < 6; ++i) {
+      EXPECT_TRUE(spool.Append({chunk}).ok());
+      if (spool.write_behind_full()) co_await spool.WaitWriteBehind();
+      ++*streamed;
+    }
+  }(*spool_, &streamed));
+  EXPECT_TRUE(io::RunUntil(*reactor_, [&] { return streamed == 6; }, 5'000))
+      << "streaming stalled after " << streamed << " chunks while the sync was held";
+  EXPECT_FALSE(commit_done);  // the sync is still held: nothing acknowledged early
+  storage.hold = false;
+  ASSERT_TRUE(io::RunUntil(*reactor_, [&] { return commit_done; }));
+  EXPECT_TRUE(committed.ok()) << committed;
 }
 
 TEST_F(SpoolTest, FullDiskRefusesWithResourceExhaustedAndRecoversByItself) {

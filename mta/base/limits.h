@@ -107,6 +107,15 @@ inline constexpr int kDestinationMessagesPerConnectionMax = 100'000;
 inline constexpr int64_t kDestinationForgetMsMin = 1000;
 inline constexpr int64_t kDestinationForgetMsMax = 86'400'000;
 
+// ---- Queue ----
+// Framed but unwritten log bytes a shard lets pile up before sessions that
+// stream bodies are paced, in write-behind batches (1 MiB each by default,
+// so 4 MiB a shard): writes start at one batch, but while a round's
+// fdatasync runs the committer cannot write, and with a one-batch limit
+// every large-message session stalled for the sync (100 KB x 200 sessions
+// spent ~40% of their time paced). Small, because it is memory per shard.
+inline constexpr size_t kSpoolPaceWriteBehindBatches = 4;
+
 // ---- Process ----
 // Bytes of peer text copied into a log line (Postfix truncates likewise):
 // logs stay readable and a peer cannot flood them.
