@@ -3,6 +3,8 @@
 // the next chunk, a normalised line ending) break a run.
 #include "mta/smtp/data_codec.h"
 
+#include <cstring>
+
 #include "mta/base/check.h"
 
 namespace ringmta::smtp {
@@ -12,6 +14,13 @@ constexpr std::string_view kCrlf = "\r\n";
 
 // Bytes that end a literal run inside a line.
 bool IsSpecial(unsigned char c) { return c == '\r' || c == '\n' || c == '\0'; }
+
+// Position of the first `c` at or after `from`, or text.size().
+size_t FindByte(std::string_view text, char c, size_t from) {
+  const void* found = std::memchr(text.data() + from, c, text.size() - from);
+  return found == nullptr ? text.size()
+                          : static_cast<size_t>(static_cast<const char*>(found) - text.data());
+}
 
 }  // namespace
 
@@ -155,28 +164,59 @@ void DataDecoder::Finish(Sink sink) {
   state_ = State::kDone;
 }
 
+// Queued bodies are CRLF already: runs of text and proper CRLF pairs are
+// appended whole (found with memchr); a stuffed dot, a bare CR or a bare LF
+// breaks a run. Byte-at-a-time appends cost ~1 ms per MB.
 void DataEncoder::Encode(std::string_view body, std::string* out) {
+  if (body.empty()) return;
   out->reserve(out->size() + body.size() + body.size() / 64 + 4);
-  for (const char c : body) {
-    if (pending_cr_) {
-      pending_cr_ = false;
-      out->append(kCrlf);
-      at_line_start_ = true;
-      if (c == '\n') continue;  // that CR was half of a CRLF
-    }
-    if (c == '\r') {
-      pending_cr_ = true;
-      continue;
-    }
-    if (c == '\n') {
-      out->append(kCrlf);
-      at_line_start_ = true;
-      continue;
-    }
-    if (at_line_start_ && c == '.') out->push_back('.');  // §4.5.2 transparency
-    out->push_back(c);
-    at_line_start_ = false;
+  size_t at = 0;
+  if (pending_cr_) {
+    pending_cr_ = false;
+    out->append(kCrlf);
+    at_line_start_ = true;
+    if (body[0] == '\n') at = 1;  // that CR was half of a CRLF
   }
+  size_t run = at;  // start of the bytes copied as they are
+  size_t next_cr = FindByte(body, '\r', at);
+  size_t next_lf = FindByte(body, '\n', at);
+  while (at < body.size()) {
+    if (at_line_start_ && body[at] == '.') {  // §4.5.2 transparency
+      out->append(body.data() + run, at - run);
+      out->push_back('.');
+      run = at;  // the line's own dot follows in the run
+    }
+    if (next_cr < at) next_cr = FindByte(body, '\r', at);
+    if (next_lf < at) next_lf = FindByte(body, '\n', at);
+    if (next_cr == body.size() && next_lf == body.size()) {
+      at_line_start_ = false;  // text to the end of the piece
+      break;
+    }
+    if (next_lf < next_cr) {  // a bare LF
+      out->append(body.data() + run, next_lf - run);
+      out->append(kCrlf);
+      at = run = next_lf + 1;
+      at_line_start_ = true;
+      continue;
+    }
+    if (next_cr + 1 == body.size()) {  // its LF, if any, is in the next piece
+      out->append(body.data() + run, next_cr - run);
+      run = body.size();
+      pending_cr_ = true;
+      at_line_start_ = false;  // the pending CR decides the next line start
+      break;
+    }
+    if (body[next_cr + 1] == '\n') {  // a proper CRLF stays in the run
+      at = next_cr + 2;
+      at_line_start_ = true;
+      continue;
+    }
+    out->append(body.data() + run, next_cr - run);  // a bare CR
+    out->append(kCrlf);
+    at = run = next_cr + 1;
+    at_line_start_ = true;
+  }
+  out->append(body.data() + run, body.size() - run);
 }
 
 void DataEncoder::Finish(std::string* out) {
