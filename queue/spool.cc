@@ -221,6 +221,9 @@ absl::StatusOr<RecordLocation> Spool::Append(std::span<const std::string_view> p
 }
 
 void Spool::KickCommitter() {
+  // A committer waiting for its fdatasync looks whether there is more to
+  // write behind meanwhile.
+  if (committer_wake_) reactor_.Post(std::exchange(committer_wake_, nullptr));
   if (committer_running_ || closing_) return;
   committer_running_ = true;
   io::Spawn(reactor_, tasks_, RunCommitter());
@@ -296,6 +299,58 @@ io::Task<absl::Status> Spool::WriteRound(std::vector<PendingWrite>& round) {
   co_return absl::OkStatus();
 }
 
+io::Task<void> Spool::SyncSegments(std::vector<Segment> segments, SyncProgress* progress) {
+  for (const Segment& segment : segments) {
+    int64_t sync_started_ns = MonotonicNowNs();
+    int32_t synced = co_await storage_.DataSync(segment.fd);
+    ++stats_.fdatasyncs;
+    CurrentShardStats().Count(Counter::kQueueFdatasync);
+    CurrentShardStats().Observe(Latency::kFdatasync, MonotonicNowNs() - sync_started_ns);
+    if (synced < 0) {
+      progress->status = IoError(synced, "fdatasync " + SegmentPath(segment.number));
+      break;
+    }
+  }
+  progress->done = true;
+  if (committer_wake_) reactor_.Post(std::exchange(committer_wake_, nullptr));
+}
+
+// Syncs every segment written so far. While the fdatasync runs (tens of ms
+// on a busy disk), batches framed meanwhile are written behind it: they
+// are not covered by this sync (they wait in unsynced_ for the next round),
+// but streaming sessions need not stall until it ends.
+io::Task<absl::Status> Spool::SyncWritingBehind() {
+  struct Wake {
+    Spool& spool;
+    bool await_ready() const { return false; }
+    void await_suspend(std::coroutine_handle<> handle) { spool.committer_wake_ = handle; }
+    void await_resume() const {}
+  };
+  SyncProgress progress;
+  io::Spawn(reactor_, tasks_, SyncSegments(std::exchange(unsynced_, {}), &progress));
+  absl::Status written = absl::OkStatus();
+  while (!progress.done) {
+    bool behind = !sealed_.empty() ||
+                  (writer_ != nullptr && writer_->pending_bytes() > 0 &&
+                   (!write_behind_waiters_.empty() ||
+                    writer_->pending_bytes() >= options_.write_behind_bytes));
+    if (!behind || !written.ok()) {
+      co_await Wake{*this};  // by the sync's end or by KickCommitter
+      continue;
+    }
+    std::vector<PendingWrite> batches = std::move(sealed_);
+    sealed_.clear();
+    if (writer_ != nullptr && writer_->pending_bytes() > 0) {
+      batches.push_back(PendingWrite{current_, writer_->TakeBatch()});
+    }
+    written = co_await WriteRound(batches);
+    ReleaseWriteBehindWaiters();
+  }
+  // A failed write behind the sync fails the round as a failed sync would:
+  // the segment is abandoned either way.
+  co_return progress.status.ok() ? written : progress.status;
+}
+
 io::Task<void> Spool::RunCommitter() {
   for (;;) {
     bool want_sync = waiting_ != nullptr;
@@ -320,20 +375,7 @@ io::Task<void> Spool::RunCommitter() {
     // Paced appenders wait for writes, not for durability: let them go on
     // streaming while this round's fdatasync runs.
     ReleaseWriteBehindWaiters();
-    if (status.ok() && round_waiters != nullptr) {
-      for (const Segment& segment : unsynced_) {
-        int64_t sync_started_ns = MonotonicNowNs();
-        int32_t synced = co_await storage_.DataSync(segment.fd);
-        ++stats_.fdatasyncs;
-        CurrentShardStats().Count(Counter::kQueueFdatasync);
-        CurrentShardStats().Observe(Latency::kFdatasync, MonotonicNowNs() - sync_started_ns);
-        if (synced < 0) {
-          status = IoError(synced, "fdatasync " + SegmentPath(segment.number));
-          break;
-        }
-      }
-      if (status.ok()) unsynced_.clear();
-    }
+    if (status.ok() && round_waiters != nullptr) status = co_await SyncWritingBehind();
     if (!round.empty()) recycled_buffer_ = std::move(round.back().batch.bytes);
     if (!status.ok()) {
       // The bytes of this round may be partly on disk, partly not, and after

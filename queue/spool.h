@@ -163,6 +163,12 @@ class Spool {
   // Closes retired segments with nothing left to sync; true if it closed
   // any (and so may have let new work arrive meanwhile).
   io::Task<bool> CloseRetired();
+  struct SyncProgress {
+    bool done = false;
+    absl::Status status;
+  };
+  io::Task<void> SyncSegments(std::vector<Segment> segments, SyncProgress* progress);
+  io::Task<absl::Status> SyncWritingBehind();
   void ReleaseWriteBehindWaiters();
   void ReleaseWaiters(CommitWaiter* waiters, const absl::Status& status);
   void CloseSegmentLater(Segment segment);
@@ -198,6 +204,8 @@ class Spool {
   CommitWaiter* waiting_ = nullptr;  // for the next round
   std::vector<std::coroutine_handle<>> write_behind_waiters_;
   bool committer_running_ = false;
+  // The committer while it waits for a round's fdatasync (to write behind it).
+  std::coroutine_handle<> committer_wake_;
   bool closing_ = false;
   uint64_t epoch_ = 0;
   std::string recycled_buffer_;

@@ -204,8 +204,8 @@ class HeldSyncStorage : public SegmentStorage {
 };
 
 // A commit round's fdatasync (slow on a busy disk) must not stall sessions
-// streaming large bodies: they may go on framing up to pace_bytes() while
-// it runs, not just one write-behind batch.
+// streaming large bodies: batches framed meanwhile are written behind it,
+// and a later commit syncs them.
 TEST_F(SpoolTest, StreamingGoesOnWhileARoundSyncs) {
   HeldSyncStorage storage(*reactor_);
   options_.storage = &storage;
@@ -223,22 +223,38 @@ TEST_F(SpoolTest, StreamingGoesOnWhileARoundSyncs) {
     *done = true;
   }(*spool_, &committed, &commit_done));
   ASSERT_TRUE(io::RunUntil(*reactor_, [&] { return storage.syncs_started > syncs_before; }));
-  // 6 x 60 KB = 360 KB: past one batch (100 KB), within the pace (400 KB).
+  const uint64_t written_before = spool_->stats().bytes_written;
+  // 20 x 60 KB = 1.2 MB: three times the pace limit (400 KB).
   int streamed = 0;
   io::Spawn(*reactor_, tasks_, [](Spool& spool, int* streamed) -> io::Task<void> {
     std::string chunk(60'000, 's');
-    for (int i = 0; i < 6; ++i) {
+    for (int i = 0; i < 20; ++i) {
       EXPECT_TRUE(spool.Append({chunk}).ok());
       if (spool.write_behind_full()) co_await spool.WaitWriteBehind();
       ++*streamed;
     }
   }(*spool_, &streamed));
-  EXPECT_TRUE(io::RunUntil(*reactor_, [&] { return streamed == 6; }, 5'000))
+  EXPECT_TRUE(io::RunUntil(*reactor_, [&] { return streamed == 20; }, 5'000))
       << "streaming stalled after " << streamed << " chunks while the sync was held";
+  EXPECT_GE(spool_->stats().bytes_written - written_before, 1'200'000u - spool_->pace_bytes())
+      << "nothing was written behind the held sync";
   EXPECT_FALSE(commit_done);  // the sync is still held: nothing acknowledged early
+  EXPECT_EQ(storage.syncs_started, syncs_before + 1);
   storage.hold = false;
   ASSERT_TRUE(io::RunUntil(*reactor_, [&] { return commit_done; }));
   EXPECT_TRUE(committed.ok()) << committed;
+  // What was written behind the first sync is not covered by it: the next
+  // commit must sync again.
+  const int syncs_after_first = storage.syncs_started;
+  commit_done = false;
+  io::Spawn(*reactor_, tasks_, [](Spool& spool, absl::Status* status,
+                                  bool* done) -> io::Task<void> {
+    *status = co_await spool.Commit();
+    *done = true;
+  }(*spool_, &committed, &commit_done));
+  ASSERT_TRUE(io::RunUntil(*reactor_, [&] { return commit_done; }));
+  EXPECT_TRUE(committed.ok()) << committed;
+  EXPECT_GT(storage.syncs_started, syncs_after_first);
 }
 
 TEST_F(SpoolTest, FullDiskRefusesWithResourceExhaustedAndRecoversByItself) {
