@@ -37,17 +37,20 @@ class SpoolTest : public ::testing::Test {
     options_.segment_bytes = kSegmentBytesMin;
   }
   void TearDown() override {
-    if (spool_ != nullptr) {
-      bool closed = false;
-      io::Spawn(*reactor_, tasks_, [](Spool& spool, bool* closed) -> io::Task<void> {
-        co_await spool.Close();
-        *closed = true;
-      }(*spool_, &closed));
-      ASSERT_TRUE(io::RunUntil(*reactor_, [&] { return closed; }));
-      spool_.reset();
-    }
+    CloseSpool();
     ASSERT_TRUE(io::RunUntil(*reactor_, [&] { return tasks_.empty(); }));
     EXPECT_EQ(reactor_->pending_operations(), 0);
+  }
+  // Before any storage the test substituted goes out of scope.
+  void CloseSpool() {
+    if (spool_ == nullptr) return;
+    bool closed = false;
+    io::Spawn(*reactor_, tasks_, [](Spool& spool, bool* closed) -> io::Task<void> {
+      co_await spool.Close();
+      *closed = true;
+    }(*spool_, &closed));
+    ASSERT_TRUE(io::RunUntil(*reactor_, [&] { return closed; }));
+    spool_.reset();
   }
   void OpenSpool(uint32_t first_segment = 1) {
     bool done = false;
@@ -255,6 +258,7 @@ TEST_F(SpoolTest, StreamingGoesOnWhileARoundSyncs) {
   ASSERT_TRUE(io::RunUntil(*reactor_, [&] { return commit_done; }));
   EXPECT_TRUE(committed.ok()) << committed;
   EXPECT_GT(storage.syncs_started, syncs_after_first);
+  CloseSpool();
 }
 
 TEST_F(SpoolTest, FullDiskRefusesWithResourceExhaustedAndRecoversByItself) {
