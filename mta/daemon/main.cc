@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "mta/daemon/config.h"
 #include "mta/daemon/daemon.h"
 #include "mta/daemon/flags.h"
@@ -14,6 +16,13 @@ constexpr char kVersion[] = RINGMTA_VERSION;
 
 int main(int argc, char** argv) {
   using namespace ringmta::daemon;
+#if !defined(__SANITIZE_ADDRESS__)
+  // A crash (SIGSEGV, SIGABRT, ...) leaves the signal and a stack trace on
+  // stderr, so it never passes for a silent stall. Sanitizer builds keep
+  // their own reports.
+  absl::InitializeSymbolizer(argv[0]);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
+#endif
   std::vector<std::string> arguments(argv + 1, argv + argc);
   absl::StatusOr<Flags> flags = ParseFlags(arguments);
   if (!flags.ok()) {
