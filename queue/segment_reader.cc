@@ -1,6 +1,7 @@
 #include "queue/segment_reader.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -40,6 +41,21 @@ void SegmentReader::Forget(const std::string& shard_directory, uint32_t segment)
       return;
     }
   }
+}
+
+size_t SegmentReader::CloseUnlinked() {
+  size_t closed = 0;
+  for (auto it = open_.begin(); it != open_.end();) {
+    struct stat status {};
+    if (::fstat(it->fd, &status) == 0 && status.st_nlink == 0) {
+      ::close(it->fd);
+      it = open_.erase(it);
+      ++closed;
+    } else {
+      ++it;
+    }
+  }
+  return closed;
 }
 
 io::Task<absl::StatusOr<int>> SegmentReader::Open(const std::string& path) {

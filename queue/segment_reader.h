@@ -37,6 +37,11 @@ class SegmentReader {
   // Closes the descriptor of a segment about to be unlinked (or all).
   void Forget(const std::string& shard_directory, uint32_t segment);
   void CloseAll();
+  // Closes the descriptors of files unlinked meanwhile (another shard swept
+  // its dead segments): until then their disk space stays allocated.
+  // Returns how many were closed. Cheap enough for a periodic sweep.
+  size_t CloseUnlinked();
+  size_t open_files() const { return open_.size(); }
 
  private:
   struct OpenFile {

@@ -104,6 +104,9 @@ void QueueRunner::SweepSegments() {
   if (!removed.ok()) {
     Log(LogLevel::kWarning, "cannot remove dead segments: %s", std::string(removed.status().message()));
   }
+  // Other shards unlink their own dead segments; our descriptors to them
+  // would keep the space allocated.
+  relay_.segments().CloseUnlinked();
   if (compactor_ != nullptr) compactor_->MaybeStart(relay_.shard().tasks(), queue::SweepKeepFrom(queue));
 }
 

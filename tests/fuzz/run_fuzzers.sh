@@ -26,7 +26,7 @@ absl_libs="-labsl_status -labsl_statusor -labsl_cord -labsl_cord_internal
   -labsl_hash -labsl_city -labsl_low_level_hash -labsl_raw_hash_set
   -labsl_hashtablez_sampler -labsl_exponential_biased"
 
-base_sources="$root/mta/base/check.cc $root/mta/base/log.cc $root/mta/base/status.cc"
+base_sources="$(ls "$root"/mta/base/*.cc | grep -Ev '_(test|benchmark)\.cc$')"
 smtp_sources="$(ls "$root"/mta/smtp/*.cc | grep -Ev '_(test|benchmark)\.cc$')"
 queue_sources="$root/queue/crc32c.cc $root/queue/log_reader.cc $root/queue/records.cc
   $root/queue/records_decode.cc $root/queue/index.cc $root/queue/recovery.cc
