@@ -12,6 +12,16 @@ def _openssl(*args):
     subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
 
 
+def self_signed(directory, name="relay.test"):
+    """An ECDSA P-256 certificate for CN `name`, signed by itself, written
+    as cert.pem and key.pem into `directory`; returns (cert_file, key_file)."""
+    key = os.path.join(directory, "key.pem")
+    cert = os.path.join(directory, "cert.pem")
+    _openssl("req", "-x509", *_EC, "-keyout", key, "-out", cert, "-days", "1",
+             "-subj", f"/CN={name}")
+    return cert, key
+
+
 class TestCa:
     """A self-signed CA in a fresh directory; `ca_file` is its PEM."""
 

@@ -21,6 +21,7 @@ import unittest
 from harness import junit
 from harness.ringmta_process import RingmtaProcess
 from harness.smtp_sink import SmtpSink
+from harness.test_certs import self_signed as make_certificate
 from harness.util import wait_for_log, write_config
 
 BODY = b"Subject: admin\r\nFrom: a@example.com\r\n\r\nhello\r\n"
@@ -331,16 +332,6 @@ class Reload(unittest.TestCase):
                 # Still the old smart host.
                 send(mta.port, "a@example.com", ["x@example.net"])
                 self.assertTrue(sink.wait_for(1), mta.log())
-
-
-def make_certificate(directory, name):
-    key = os.path.join(directory, "key.pem")
-    cert = os.path.join(directory, "cert.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "1", "-subj", f"/CN={name}"],
-                   check=True, capture_output=True, timeout=60)
-    return cert, key
 
 
 def tls_client(port, cafile):

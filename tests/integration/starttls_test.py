@@ -13,16 +13,7 @@ import unittest
 from harness import junit
 from harness.ringmta_process import RingmtaProcess
 from harness.smtp_sink import SmtpSink
-
-
-def make_certificate(directory):
-    key = os.path.join(directory, "key.pem")
-    cert = os.path.join(directory, "cert.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "1", "-subj", "/CN=relay.test"],
-                   check=True, capture_output=True, timeout=60)
-    return cert, key
+from harness.test_certs import self_signed as make_certificate
 
 
 def read_reply(reader):

@@ -30,6 +30,7 @@ from harness import junit
 from harness.postfix_instance import PostfixInstance, free_port, unavailable
 from harness.ringmta_process import RingmtaProcess
 from harness.smtp_sink import SmtpSink
+from harness.test_certs import self_signed
 
 SENDER = "sender@client.test"
 SERVERS = ("postfix", "aiosmtpd", "smtpsink")
@@ -43,12 +44,7 @@ _state = {}
 
 
 def make_certificate(directory):
-    key = os.path.join(directory, "key.pem")
-    cert = os.path.join(directory, "cert.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "1", "-subj", "/CN=relay.test"],
-                   check=True, capture_output=True, timeout=60)
+    cert, key = self_signed(directory)
     # Postfix's smtpd reads the pair as the postfix user.
     os.chmod(directory, 0o755)
     os.chmod(cert, 0o644)
